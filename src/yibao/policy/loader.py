@@ -103,6 +103,14 @@ class Policy:
         pack = self.packs.get(region)
         return (pack.name_zh or region) if pack else region
 
+    def cite(self, source_key: str, article: str | None = None) -> Citation:
+        """A citation of one of the sources (S1…S20 of SPEC §1, or a region's own) by its key."""
+        for pack in self.packs.values():
+            src = pack.sources.get(source_key)
+            if src is not None:
+                return Citation(src.document, article, src.confidence, source_key)
+        raise KeyError(f"unknown source {source_key!r}")
+
     # --- resolution ---------------------------------------------------------------------
     def resolve(self, region: str, key: str, on: date) -> ResolvedValue:
         cache_key = (region, key, on)
