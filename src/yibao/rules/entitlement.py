@@ -105,7 +105,7 @@ _RESIDENT_PAYERS = frozenset(
         PayerType.UNIT,
     }
 )
-_END_OF_TIME = date(9999, 12, 31)
+_END_OF_TIME = date(9999, 12, 30)  # open end; one day short of date.max so that "the day after" exists
 
 
 class MonthKind(StrEnum):
@@ -354,16 +354,19 @@ def _employee_paid_months(ctx: _Context, rel: Enrollment) -> dict[YearMonth, tup
 
 def _provisional_months(ctx: _Context, rel: Enrollment, paid: dict[YearMonth, tuple]) -> list[YearMonth]:
     """Y-GRACE-001: months after the last paid month, up to K's month, while collection is pending."""
-    if ctx.now_month is None or not paid:
+    if ctx.now_month is None:
         return []
-    last = max(paid)
+    past = [m for m in paid if m <= ctx.now_month]
+    if not past:
+        return []
+    last = max(past)  # a prepaid future month must not cancel the grace of the current one
     behind = ctx.now_month - last
     if behind <= 0:
         return []
     grace = ctx.param(rel.region, "employee.collection_grace_months", ctx.now_month.first_day()).value
     if behind > grace:
         return []
-    months = list(month_range(last + 1, ctx.now_month))
+    months = [m for m in month_range(last + 1, ctx.now_month) if m not in paid]
     k = ctx.k
     assert k is not None
     if rel.status_on(k) is not InsuStatus.NORMAL or (rel.end is not None and rel.end < ctx.now_month.first_day()):
