@@ -43,7 +43,7 @@ from yibao.model import (
 
 CASE_UNREADABLE = define("CASE_UNREADABLE", "无法读取案例文件 {path}：{reason}", "cannot read case file {path}: {reason}")
 CASE_INVALID = define("CASE_INVALID", "案例文件字段 {location} 无效：{reason}", "case file field {location} is invalid: {reason}")
-CASE_INCONSISTENT = define("CASE_INCONSISTENT", "案例文件数据不一致：{reason}", "case file is inconsistent: {reason}")
+CASE_INCONSISTENT = define("CASE_INCONSISTENT", "案例文件数据不一致：{reason_zh}", "case file is inconsistent: {reason_en}")
 
 
 class _Strict(BaseModel):
@@ -218,7 +218,11 @@ def _documents(person: PersonIn) -> tuple[tuple[IdentityDocument, ...], date | N
     for i, d in enumerate(person.documents):
         field = f"person.documents.{i}"
         cert_type = parse_code("cert_type", d.type, field=f"{field}.type")
-        doc = ids.validate_document(cert_type, d.number, nationality=d.nationality, migration=True)
+        try:
+            doc = ids.validate_document(cert_type, d.number, nationality=d.nationality, migration=True)
+        except YibaoError as exc:  # name the place in the file, keep the code and message
+            exc.field = f"{field}.{'nationality' if exc.field == 'nationality' else 'number'}"
+            raise
         docs.append(IdentityDocument(CertType(cert_type), doc.number, d.nationality, d.valid_from, d.recorded_on))
         birth = birth or doc.birth_date
         sex = sex or doc.sex
@@ -232,12 +236,17 @@ def to_facts(case: CaseFile) -> PersonFacts:
     for i, e in enumerate(case.enrollments):
         field = f"enrollments.{i}"
         if e.id in relations:
-            raise YibaoError(CASE_INCONSISTENT, field=f"{field}.id", reason=f"relation id {e.id} is used twice")
+            raise YibaoError(CASE_INCONSISTENT, field=f"{field}.id", reason_zh=f"参保关系编号 {e.id} 重复", reason_en=f"relation id {e.id} is used twice")
         insutype = InsuType(parse_code("insutype", e.insutype, field=f"{field}.insutype", migration=True))
         psn_type = PsnType(parse_code("psn_type", e.psn_type, field=f"{field}.psn_type", migration=True))
         check_psn_type_matches(psn_type, insutype, field=f"{field}.psn_type")
         if e.end is not None and e.end < e.start:
-            raise YibaoError(CASE_INCONSISTENT, field=f"{field}.end", reason=f"relation {e.id} ends ({e.end}) before it starts ({e.start})")
+            raise YibaoError(
+                CASE_INCONSISTENT,
+                field=f"{field}.end",
+                reason_zh=f"参保关系 {e.id} 的结束日 {e.end} 早于开始日 {e.start}",
+                reason_en=f"relation {e.id} ends ({e.end}) before it starts ({e.start})",
+            )
         changes = []
         for j, c in enumerate(e.status_changes):
             changes.append(StatusChange(c.on, InsuStatus[c.status], c.reason, c.note, c.recorded_on, c.recorded_by))
@@ -250,7 +259,7 @@ def to_facts(case: CaseFile) -> PersonFacts:
     for i, c in enumerate(case.contributions):
         field = f"contributions.{i}"
         if c.relation not in relations:
-            raise YibaoError(CASE_INCONSISTENT, field=f"{field}.relation", reason=f"no relation with id {c.relation}")
+            raise YibaoError(CASE_INCONSISTENT, field=f"{field}.relation", reason_zh=f"没有编号为 {c.relation} 的参保关系", reason_en=f"no relation with id {c.relation}")
         kind = ContributionKind(parse_code("clct_type", c.kind, field=f"{field}.kind"))
         fund = FundLine(c.fund) if c.fund else None
         common = dict(
@@ -277,14 +286,14 @@ def to_facts(case: CaseFile) -> PersonFacts:
         else:
             lines.append(ContributionLine(**common, paid_on=c.paid_on, benefit_year=c.year, months_credited=c.months_credited))  # type: ignore[arg-type]
         if c.paid_on is not None and c.recorded_on is not None and c.recorded_on < c.paid_on:
-            raise YibaoError(CASE_INCONSISTENT, field=f"{field}.recorded_on", reason="a payment cannot be recorded before it was paid")
+            raise YibaoError(CASE_INCONSISTENT, field=f"{field}.recorded_on", reason_zh="缴费不能在缴费日之前入账", reason_en="a payment cannot be recorded before it was paid")
     service = tuple(
         ServicePeriod(YearMonth.parse(s.from_, field="person.military_service.from"), YearMonth.parse(s.to, field="person.military_service.to"), s.recorded_on)
         for s in person.military_service
     )
     birth = person.birth_date or derived_birth
     if person.death_date is not None and birth is not None and person.death_date < birth:
-        raise YibaoError(CASE_INCONSISTENT, field="person.death_date", reason="death before birth")
+        raise YibaoError(CASE_INCONSISTENT, field="person.death_date", reason_zh="死亡日期早于出生日期", reason_en="death before birth")
     return PersonFacts(
         person_id=person.id,
         name=person.name,

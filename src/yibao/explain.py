@@ -66,10 +66,17 @@ class Reason:
     facts: tuple[tuple[str, Any], ...] = ()  # the inputs the rule looked at, for the audit trail
 
     def all_citations(self) -> tuple[Citation, ...]:
-        seen: dict[str, Citation] = {}
+        """The rule's own citations and its parameters', each document once (with its articles)."""
+        by_document: dict[str, list[Citation]] = {}
         for c in (*self.citations, *(p.citation for p in self.parameters)):
-            seen.setdefault(str(c), c)
-        return tuple(seen.values())
+            kept = by_document.setdefault(c.document, [])
+            if c.article is None and kept:
+                continue
+            if c.article is not None:
+                kept[:] = [k for k in kept if k.article is not None]
+            if all(str(k) != str(c) for k in kept):
+                kept.append(c)
+        return tuple(c for cites in by_document.values() for c in cites)
 
     def to_dict(self) -> dict[str, Any]:
         return {

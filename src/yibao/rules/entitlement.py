@@ -272,6 +272,7 @@ class _Context:
         # person-level enrolled months: month index -> set of (scheme, relation_id)
         self.enrolled: dict[int, set[tuple[Scheme, str]]] = {}
         self._sorted_enrolled: list[int] | None = None
+        self._streaks: dict[int, int] | None = None
 
     def param(self, region: str, key: str, on: date) -> UsedParameter:
         return self.policy.param(region, key, on)
@@ -282,6 +283,7 @@ class _Context:
     def add_enrolled(self, month: YearMonth, scheme: Scheme, relation_id: str) -> None:
         self.enrolled.setdefault(month.index, set()).add((scheme, relation_id))
         self._sorted_enrolled = None
+        self._streaks = None
 
     def sorted_enrolled(self) -> list[int]:
         if self._sorted_enrolled is None:
@@ -307,12 +309,12 @@ class _Context:
 
     def streak_ending(self, month: YearMonth) -> int:
         """Consecutive enrolled months (any scheme) ending at ``month`` inclusive."""
-        count = 0
-        i = month.index
-        while i in self.enrolled:
-            count += 1
-            i -= 1
-        return count
+        if self._streaks is None:
+            streaks: dict[int, int] = {}
+            for i in self.sorted_enrolled():
+                streaks[i] = streaks.get(i - 1, 0) + 1
+            self._streaks = streaks
+        return self._streaks.get(month.index, 0)
 
     def schemes_at(self, month: YearMonth) -> set[Scheme]:
         return {s for s, _ in self.enrolled.get(month.index, ())}
@@ -1123,7 +1125,7 @@ def _decide_resident_year(ctx: _Context, ry: _ResidentYear) -> Decision[date | N
         else:
             why_zh, why_en, rule = f"于集中参保期（{window_start}–{window_end}）缴纳 {Y} 年度（{p}），连续参保，自 {start} 起享受 {Y} 年度待遇", f"paid {Y} on {p} in the collection window ({window_start}–{window_end}) and continuously insured: covered from {start}", "R-RES-001"
         candidates.append(
-            (start, [reason(rule, why_zh, why_en, parameters=window_params, citations=[ctx.cite("S19"), ctx.cite("S3", "二(二)")], paid_on=p)])
+            (start, [reason(rule, why_zh, why_en, parameters=window_params, citations=[ctx.cite("S1", "三(二)"), ctx.cite("S3", "二(二)")], paid_on=p)])
         )
     else:
         fixed_p = ctx.param(region, "resident.fixed_wait_months", on)
@@ -1133,13 +1135,15 @@ def _decide_resident_year(ctx: _Context, ry: _ResidentYear) -> Decision[date | N
         situation_en = "paid outside the collection window" if not on_time else "not continuously insured"
         if not on_time and continuous is False:
             situation_zh, situation_en = "未在集中参保期内参保且未连续参保", "paid outside the window and not continuously insured"
+        fixed_zh = f"固定待遇等待期 {fixed_p.value} 个月" if fixed_p.value else f"{Y} 年度未设固定待遇等待期"
+        fixed_en = f"fixed waiting period of {fixed_p.value} months" if fixed_p.value else f"no fixed waiting period for {Y}"
         ordinary.append(
             reason(
                 "R-WAIT-006",
-                f"{situation_zh}，固定待遇等待期 {fixed_p.value} 个月",
-                f"{situation_en}: fixed waiting period of {fixed_p.value} months",
+                f"{situation_zh}，{fixed_zh}",
+                f"{situation_en}: {fixed_en}",
                 parameters=[fixed_p, *window_params],
-                citations=[ctx.cite("S3", "二(二)"), ctx.cite("S19")],
+                citations=[ctx.cite("S3", "二(二)")],
                 paid_on=p,
             )
         )
@@ -1754,7 +1758,12 @@ class Coverage:
 
 
 def coverage_on(facts: PersonFacts, policy: Policy, on: date, as_known_on: date | None = None) -> Decision[Coverage]:
-    timeline = build_timeline(facts, policy, as_known_on)
+    """Is the person covered on ``on``, as known on ``as_known_on``, under which relation, and why."""
+    return answer_coverage(build_timeline(facts, policy, as_known_on), on)
+
+
+def answer_coverage(timeline: Timeline, on: date) -> Decision[Coverage]:
+    """The same answer from a timeline already built."""
     period = timeline.coverage_on(on)
     if period is None:
         why = _why_not_covered(timeline, on)

@@ -1,0 +1,32 @@
+"""The case-file format: the published JSON Schema matches the model, and the examples follow it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from yibao.casefile import json_schema, read_case
+from yibao.policy.loader import load_yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = sorted((ROOT / "examples" / "cases").glob("*.yaml")) + sorted((ROOT / "examples" / "cases").glob("*.json"))
+
+
+def test_published_schema_is_current() -> None:
+    published = json.loads((ROOT / "docs" / "case-file.schema.json").read_text(encoding="utf-8"))
+    assert published == json.loads(json.dumps(json_schema())), "regenerate docs/case-file.schema.json (see docs/case-file.md)"
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_examples_validate_and_load(path: Path) -> None:
+    data = json.loads(path.read_text(encoding="utf-8")) if path.suffix == ".json" else load_yaml(path.read_text(encoding="utf-8"))
+    jsonschema.validate(json.loads(json.dumps(data, default=str)), json_schema())
+    facts, _ = read_case(path)
+    assert facts.person_id
+
+
+def test_examples_exist() -> None:
+    assert len(EXAMPLES) >= 3
