@@ -291,8 +291,15 @@ class _Context:
         return self._sorted_enrolled
 
     def last_enrolled_before(
-        self, month: YearMonth, *, exclude: str | None = None, scheme: Scheme | None = None, exclude_year: tuple[str, int] | None = None
+        self,
+        month: YearMonth,
+        *,
+        exclude: str | None = None,
+        scheme: Scheme | None = None,
+        exclude_year: tuple[str, int] | None = None,
+        ignore: frozenset[tuple[str, int]] = frozenset(),
     ) -> YearMonth | None:
+        """The latest enrolled month before ``month``; ``ignore`` leaves out (relation, month index) pairs."""
         idx = self.sorted_enrolled()
         pos = bisect.bisect_left(idx, month.index) - 1
         while pos >= 0:
@@ -300,6 +307,8 @@ class _Context:
             ym = YearMonth.from_index(idx[pos])
             for s, rid in holders:
                 if exclude is not None and rid == exclude and (exclude_year is None or ym.year == exclude_year[1]):
+                    continue
+                if (rid, idx[pos]) in ignore:
                     continue
                 if scheme is not None and s is not scheme:
                     continue
@@ -316,8 +325,8 @@ class _Context:
             self._streaks = streaks
         return self._streaks.get(month.index, 0)
 
-    def schemes_at(self, month: YearMonth) -> set[Scheme]:
-        return {s for s, _ in self.enrolled.get(month.index, ())}
+    def schemes_at(self, month: YearMonth, ignore: frozenset[tuple[str, int]] = frozenset()) -> set[Scheme]:
+        return {s for s, rid in self.enrolled.get(month.index, ()) if (rid, month.index) not in ignore}
 
     def year_has_enrolment(self, year: int, *, exclude: tuple[str, int] | None = None) -> bool:
         for m in range(1, 13):
@@ -465,14 +474,11 @@ def _new_enrollee_wait(ctx: _Context, run: _Run) -> tuple[int, UsedParameter]:
 
 
 def _decide_employee_run(ctx: _Context, run: _Run, previous: list[_RunResult]) -> tuple[_RunResult, Decision[date | None]]:
-    rel = run.relation
-    region = rel.region
+    """The benefit start of one run of employee months: the rules that look at the run itself first
+    (Luzhou continuation, veterans), then those that look at what came before it (:func:`_start_after`)."""
+    region = run.relation.region
     S = run.first
     on = S.first_day()
-    max_gap_p = ctx.param(region, "employee.max_gap_no_wait", on)
-    max_gap = max_gap_p.value
-    groups = ctx.facts.groups_on(on)
-    assistance = sorted(g.value for g in groups & ASSISTANCE_GROUPS)
     reasons: list[Reason] = []
 
     def result(start: YearMonth | None, wait: int, rule: str) -> tuple[_RunResult, Decision[date | None]]:
@@ -535,7 +541,26 @@ def _decide_employee_run(ctx: _Context, run: _Run, previous: list[_RunResult]) -
         )
         return result(S, 0, "R-WAIT-012")
 
-    L = ctx.last_enrolled_before(S)
+    return _start_after(ctx, run, previous, ctx.last_enrolled_before(S), frozenset())
+
+
+def _start_after(
+    ctx: _Context, run: _Run, previous: list[_RunResult], L: YearMonth | None, ignore: frozenset[tuple[str, int]]
+) -> tuple[_RunResult, Decision[date | None]]:
+    """The start of an employee run given ``L``, the last enrolled month before it (``ignore``d months left out)."""
+    rel = run.relation
+    region = rel.region
+    S = run.first
+    on = S.first_day()
+    max_gap_p = ctx.param(region, "employee.max_gap_no_wait", on)
+    max_gap = max_gap_p.value
+    assistance = sorted(g.value for g in ctx.facts.groups_on(on) & ASSISTANCE_GROUPS)
+    reasons: list[Reason] = []
+
+    def result(start: YearMonth | None, wait: int, rule: str) -> tuple[_RunResult, Decision[date | None]]:
+        value = start.first_day() if start is not None else None
+        return _RunResult(run, start, wait, rule), Decision(value, tuple(reasons))
+
     if L is None:
         wait, wp = _new_enrollee_wait(ctx, run)
         start = S + wait
@@ -543,34 +568,23 @@ def _decide_employee_run(ctx: _Context, run: _Run, previous: list[_RunResult]) -
         return result(start, wait, "R-WAIT-005")
 
     gap = S - L - 1
-    prior_schemes = ctx.schemes_at(L)
+    prior_schemes = ctx.schemes_at(L, ignore)
     prev_emp = previous[-1] if previous else None
     if prev_emp is not None and prev_emp.run.last == L and _incomplete(prev_emp):
-        # The previous employee run was still waiting when it ended.
-        if gap == 0:
-            start = prev_emp.start_month
-            reasons.append(
-                reason(
-                    prev_emp.rule,
-                    f"上一段缴费（{prev_emp.run.first}–{L}）的等待期尚未届满，在本参保关系连续缴费，等待期继续，待遇自 {start} 起",
-                    f"the waiting period of the previous run ({prev_emp.run.first}–{L}) had not ended; contributions continue here, so it continues: benefits from {start}",
-                    citations=[ctx.cite("S2")],
-                )
+        # The previous employee run was still waiting when it ended: the wait continues or restarts.
+        # Y-WAIT-003: never worse than if those waiting months had not been paid at all.
+        primary = _continue_or_restart(ctx, run, prev_emp, L, gap, reasons, result)
+        wasted = ignore | {(prev_emp.run.relation.relation_id, m.index) for m in prev_emp.run.months}
+        alt = _start_after(ctx, run, previous[:-1], ctx.last_enrolled_before(S, ignore=wasted), wasted)
+        if alt[0].start_month is not None and (primary[0].start_month is None or alt[0].start_month < primary[0].start_month):
+            why = reason(
+                "Y-WAIT-003",
+                f"等待期内缴费后中断，不应比未缴这些月份更不利：不计 {prev_emp.run.first}–{L}，待遇自 {alt[0].start_month} 起",
+                f"paying during a waiting period and then stopping must not leave the person worse off than not paying: without {prev_emp.run.first}–{L}, benefits from {alt[0].start_month}",
+                citations=[ctx.cite("YIBAO", "Y-WAIT-003")],
             )
-            return result(start, prev_emp.wait_months, prev_emp.rule)
-        wait = prev_emp.wait_months
-        start = S + wait
-        reasons.append(
-            reason(
-                "R-WAIT-002",
-                f"等待期内（{prev_emp.run.first} 起）缴费中断 {gap} 个月，等待期自重新缴费月 {S} 重新计算 {wait} 个月，待遇自 {start} 起",
-                f"contributions stopped for {gap} month(s) during the waiting period begun {prev_emp.run.first}; it restarts at the resumption {S}: {wait} months, benefits from {start}",
-                citations=[ctx.cite("S2"), ctx.cite("S1", "二(三)")],
-                resumed=S,
-                gap_months=gap,
-            )
-        )
-        return result(start, wait, "R-WAIT-002")
+            return alt[0], Decision(alt[1].value, (*alt[1].reasons, why))
+        return primary
 
     if Scheme.EMPLOYEE in prior_schemes:
         if assistance and gap > max_gap:
@@ -615,8 +629,8 @@ def _decide_employee_run(ctx: _Context, run: _Run, previous: list[_RunResult]) -
         )
         # Y-WAIT-002: never worse than the ordinary employee rules.
         wait = wait_p.value
-        alt_start, alt_wait, alt_reasons = _ordinary_employee_start(ctx, run)
-        if alt_start < start:
+        alt_start, alt_wait, alt_reasons = _ordinary_employee_start(ctx, run, previous, ignore)
+        if alt_start is not None and alt_start < start:
             reasons.extend(alt_reasons)
             start, wait = alt_start, alt_wait
             reasons.append(_favourable_reason(ctx, start))
@@ -624,7 +638,7 @@ def _decide_employee_run(ctx: _Context, run: _Run, previous: list[_RunResult]) -
         return result(start, wait, "R-WAIT-003")
 
     if min_p.value is None:
-        start, wait, alt_reasons = _ordinary_employee_start(ctx, run)
+        start, wait, alt_reasons = _ordinary_employee_start(ctx, run, previous, ignore)
         reasons.extend(alt_reasons)
         return result(start, wait, alt_reasons[0].rule_id)
     reasons.append(
@@ -637,9 +651,38 @@ def _decide_employee_run(ctx: _Context, run: _Run, previous: list[_RunResult]) -
             continuous_months=streak,
         )
     )
-    start, wait, alt_reasons = _ordinary_employee_start(ctx, run)
+    start, wait, alt_reasons = _ordinary_employee_start(ctx, run, previous, ignore)
     reasons.extend(alt_reasons)
     return result(start, wait, alt_reasons[0].rule_id)
+
+
+def _continue_or_restart(ctx: _Context, run: _Run, prev_emp: _RunResult, L: YearMonth, gap: int, reasons: list[Reason], result):
+    """R-WAIT-002: an unfinished waiting period continues across a transfer (gap 0) or restarts after a break."""
+    S = run.first
+    if gap == 0:
+        start = prev_emp.start_month
+        reasons.append(
+            reason(
+                prev_emp.rule,
+                f"上一段缴费（{prev_emp.run.first}–{L}）的等待期尚未届满，在本参保关系连续缴费，等待期继续，待遇自 {start} 起",
+                f"the waiting period of the previous run ({prev_emp.run.first}–{L}) had not ended; contributions continue here, so it continues: benefits from {start}",
+                citations=[ctx.cite("S2")],
+            )
+        )
+        return result(start, prev_emp.wait_months, prev_emp.rule)
+    wait = prev_emp.wait_months
+    start = S + wait
+    reasons.append(
+        reason(
+            "R-WAIT-002",
+            f"等待期内（{prev_emp.run.first} 起）缴费中断 {gap} 个月，等待期自重新缴费月 {S} 重新计算 {wait} 个月，待遇自 {start} 起",
+            f"contributions stopped for {gap} month(s) during the waiting period begun {prev_emp.run.first}; it restarts at the resumption {S}: {wait} months, benefits from {start}",
+            citations=[ctx.cite("S2"), ctx.cite("S1", "二(三)")],
+            resumed=S,
+            gap_months=gap,
+        )
+    )
+    return result(start, wait, "R-WAIT-002")
 
 
 def _with_payer(run: _Run, payer: PayerType) -> _Run:
@@ -650,21 +693,13 @@ def _incomplete(prev: _RunResult) -> bool:
     return prev.start_month is None or prev.start_month > prev.run.last
 
 
-def _ordinary_employee_start(ctx: _Context, run: _Run) -> tuple[YearMonth, int, list[Reason]]:
-    """Employee-only continuity: gap from the last employee month, or new enrollee."""
-    rel = run.relation
-    S = run.first
-    reasons: list[Reason] = []
-    L310 = ctx.last_enrolled_before(S, scheme=Scheme.EMPLOYEE)
-    if L310 is None:
-        wait, wp = _new_enrollee_wait(ctx, run)
-        start = S + wait
-        reasons.append(_new_enrollee_reason(ctx, S, wait, wp, start))
-        return start, wait, reasons
-    gap = S - L310 - 1
-    max_gap_p = ctx.param(rel.region, "employee.max_gap_no_wait", S.first_day())
-    start, wait, _ = _employee_gap_rule(ctx, run, L310, gap, max_gap_p, reasons)
-    return start, wait, reasons
+def _ordinary_employee_start(
+    ctx: _Context, run: _Run, previous: list[_RunResult], ignore: frozenset[tuple[str, int]] = frozenset()
+) -> tuple[YearMonth | None, int, list[Reason]]:
+    """Employee-only continuity (when a switch does not qualify): the same rules from the last employee month."""
+    L310 = ctx.last_enrolled_before(run.first, scheme=Scheme.EMPLOYEE, ignore=ignore)
+    res, decision = _start_after(ctx, run, previous, L310, ignore)
+    return res.start_month, res.wait_months, list(decision.reasons)
 
 
 def _employee_gap_rule(
