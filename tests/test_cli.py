@@ -99,3 +99,36 @@ def test_policy_show_unknown_region() -> None:
 def test_mask_id() -> None:
     assert mask_id("510502199003070011") == "510***********0011"
     assert mask_id("H1234") == "H****"
+
+
+def test_quote_command() -> None:
+    result = run("quote", str(EXAMPLE), "--pay-on", "2025-09-20", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["total"] == "1786.05" and data["person_pays"] == "396.90"
+    assert data["items"][0]["benefit_start"] == "2025-07-01"
+    assert data["notices"][0]["code"] == "RESIDENT_WHILE_EMPLOYED"
+    text = run("quote", str(EXAMPLE), "--pay-on", "2025-09-20")
+    assert text.exit_code == 0 and "补缴 / back-pay: 2025-07–2025-08" in text.output and "R-WAIT-001" in text.output
+
+
+def test_quote_requires_a_valid_date() -> None:
+    result = run("quote", str(EXAMPLE), "--pay-on", "tomorrow")
+    assert result.exit_code == 2 and "BAD_DATE [--pay-on]" in result.output
+
+
+def test_contributions_command() -> None:
+    result = run("contributions", str(EXAMPLE), "--months", "2025-03..2025-09", "--as-known-on", "2025-09-20", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["total_due"] == "4567.45"  # 7 employee months × 595.35 + the unpaid 2025 resident year 400.00
+    assert data["total_paid"] == "2268.00"
+    rows = {(r["month"], r["payer"]): r for r in data["lines"] if r["relation_id"] == "R2"}
+    assert rows[("2025-07", "UNIT")]["outstanding"] == "463.05"
+    text = run("contributions", str(EXAMPLE), "--months", "2025-03..2025-09", "--as-known-on", "2025-09-20")
+    assert text.exit_code == 0 and "4,567.45" in text.output
+
+
+def test_contributions_bad_range() -> None:
+    result = run("contributions", str(EXAMPLE), "--months", "2025-09..2025-03")
+    assert result.exit_code == 2 and "BAD_MONTH_RANGE [--months]" in result.output

@@ -268,6 +268,111 @@ def _print_grid(timeline) -> None:
 
 
 # --------------------------------------------------------------------------------------
+# quote and contributions
+# --------------------------------------------------------------------------------------
+
+
+@app.command()
+@guarded
+def quote(
+    case: Path = typer.Argument(..., help="案例文件 / case file"),
+    pay_on: str = typer.Option(..., "--pay-on", help="缴费日 / the day the person would pay"),
+    as_json: bool = typer.Option(False, "--json", help="JSON 输出 / machine-readable output"),
+) -> None:
+    """应缴（含补缴）金额及缴费后的待遇开始日 / what to pay (and back-pay) and from when benefits start."""
+    from yibao.money import fmt
+    from yibao.rules.quote import quote as make_quote
+
+    day = parse_day(pay_on, "--pay-on")
+    assert day is not None
+    facts, policy = _load(case)
+    decision = make_quote(facts, policy, day)
+    q = decision.value
+    if as_json:
+        _emit_json({**q.to_dict(), "notices": [n.to_dict() for n in decision.notices]})
+        return
+    out.print(Text(f"参保人 / person: {facts.person_id} {facts.name}    缴费日 / pay on: {day}", style="bold"))
+    for item in q.items:
+        what = ", ".join(str(y) for y in item.benefit_years) + " 年度" if item.benefit_years else f"{item.months[0]}–{item.months[-1]}（{len(item.months)} 个月）"
+        out.print(Text(f"{item.relation_id} {item.insutype} {policy.region_name(item.region)}（{item.region}）: {what}", style="bold underline"))
+        if item.backpay_months:
+            out.print(Text(f"  其中补缴 / back-pay: {item.backpay_months[0]}–{item.backpay_months[-1]}"))
+        table = Table(show_header=True)
+        for col in ("份额 share", "缴费方 payer", "金额 amount"):
+            table.add_column(col)
+        totals: dict[tuple[str, str], object] = {}
+        for line in item.lines:
+            key = (line.share.value, line.payer.value)
+            totals[key] = totals.get(key, 0) + line.amount  # type: ignore[operator]
+        for (share, payer), amount in totals.items():
+            table.add_row(share, payer, fmt(amount))  # type: ignore[arg-type]
+        table.add_row("合计 total", "", fmt(item.total))
+        out.print(table)
+        out.print(Text(f"  本人应缴 / the person pays: {fmt(item.person_pays)}"))
+        if item.benefit_start:
+            retro = f"（追溯至 {item.retroactive_from} / retroactive from {item.retroactive_from}）" if item.retroactive_from else ""
+            out.print(Text(f"  缴费后待遇开始 / benefits from: {item.benefit_start}{retro}", style="bold green"))
+        else:
+            out.print(Text("  缴费后本期不能享受待遇 / this payment buys no benefits for the period", style="bold red"))
+        _print_reasons([r for r in item.reasons if r.rule_id.startswith(("R-WAIT", "R-RES", "Y-WAIT"))], indent="    ")
+    out.print(Text(f"应缴合计 / total due: {fmt(q.total)}    本人合计 / the person pays: {fmt(q.person_pays)}", style="bold"))
+    for n in decision.notices:
+        out.print(Text(f"  ! {n.code}: {n.message_zh} / {n.message_en}", style="yellow"))
+
+
+@app.command()
+@guarded
+def contributions(
+    case: Path = typer.Argument(..., help="案例文件 / case file"),
+    months: str = typer.Option(..., "--months", help="费款所属期 / contribution months, e.g. 2025-01..2025-12"),
+    as_known_on: Optional[str] = typer.Option(None, "--as-known-on", help="信息截至日 / knowledge date (default: today)"),
+    as_json: bool = typer.Option(False, "--json", help="JSON 输出 / machine-readable output"),
+) -> None:
+    """按月、按基金列出应缴、已缴与欠缴 / what is due per month and fund line, paid and outstanding."""
+    from yibao.dates import parse_month_range
+    from yibao.money import fmt
+    from yibao.rules.contribution import contribution_schedule
+
+    first, last = parse_month_range(months, field="--months")
+    k = parse_day(as_known_on, "--as-known-on", date.today())
+    facts, policy = _load(case)
+    decision = contribution_schedule(facts.known_on(k), policy, first, last, as_of=k)
+    schedule = decision.value
+    if as_json:
+        _emit_json({**schedule.to_dict(), "notices": [n.to_dict() for n in decision.notices]})
+        return
+    table = Table(title=f"{facts.person_id} {facts.name} 应缴明细 / contributions due {first}–{last}（截至 {k}）")
+    for col in ("所属期 period", "关系 relation", "险种 insurance", "基金 fund", "缴费方 payer", "应缴 due", "已缴 paid", "欠缴 outstanding"):
+        table.add_column(col, justify="right" if col.startswith(("应缴", "已缴", "欠缴")) else "left")
+    for row in schedule.lines:
+        period = f"{row.benefit_year} 年度" if row.benefit_year else str(row.month)
+        table.add_row(
+            period,
+            row.relation_id,
+            row.insutype.value,
+            row.fund.value,
+            row.payer.value,
+            "单位核定 unit-level" if row.due is None else fmt(row.due),
+            fmt(row.paid),
+            "—" if row.outstanding is None else fmt(row.outstanding),
+        )
+    out.print(table)
+    out.print(
+        Text(
+            f"合计 / totals: 应缴 due {fmt(schedule.total_due)}  已缴 paid {fmt(schedule.total_paid)}  欠缴 outstanding {fmt(schedule.total_outstanding)}",
+            style="bold",
+        )
+    )
+    for p in schedule.by_payer:
+        out.print(Text(f"  {p.payer.value}: due {fmt(p.due)}  paid {fmt(p.paid)}  outstanding {fmt(p.outstanding)}"))
+    rules = dict.fromkeys(r.rule_id for r in decision.reasons)
+    if rules:
+        out.print(Text("依据 / rules: " + ", ".join(rules), style="dim"))
+    for n in decision.notices:
+        out.print(Text(f"  ! {n.code}: {n.message_zh} / {n.message_en}", style="yellow"))
+
+
+# --------------------------------------------------------------------------------------
 # policy
 # --------------------------------------------------------------------------------------
 
