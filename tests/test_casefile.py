@@ -30,3 +30,20 @@ def test_examples_validate_and_load(path: Path) -> None:
 
 def test_examples_exist() -> None:
     assert len(EXAMPLES) >= 3
+
+
+def test_rider_needs_its_base_relation() -> None:
+    from datetime import date
+
+    from yibao.casefile import parse_case
+    from yibao.errors import YibaoError
+
+    base = {"id": "E1", "insutype": "310", "region": "140200", "psn_type": "1101", "start": date(2025, 1, 1)}
+    rider = {"id": "D1", "insutype": "330", "region": "140200", "psn_type": "1101", "start": date(2025, 1, 1)}
+    parse_case({"person": {"id": "X"}, "enrollments": [base, rider]})
+    with pytest.raises(YibaoError) as info:
+        parse_case({"person": {"id": "X"}, "enrollments": [rider]})
+    assert (info.value.code, info.value.field) == ("RIDER_WITHOUT_BASE", "enrollments.0.insutype")
+    elsewhere = {**base, "region": "210200"}
+    with pytest.raises(YibaoError):
+        parse_case({"person": {"id": "X"}, "enrollments": [elsewhere, {**rider, "id": "D2"}]})

@@ -223,7 +223,7 @@ def _documents(person: PersonIn) -> tuple[tuple[IdentityDocument, ...], date | N
         except YibaoError as exc:  # name the place in the file, keep the code and message
             exc.field = f"{field}.{'nationality' if exc.field == 'nationality' else 'number'}"
             raise
-        docs.append(IdentityDocument(CertType(cert_type), doc.number, d.nationality, d.valid_from, d.recorded_on))
+        docs.append(IdentityDocument(CertType(cert_type), doc.number, doc.nationality, d.valid_from, d.recorded_on))
         birth = birth or doc.birth_date
         sex = sex or doc.sex
     return tuple(docs), birth, sex
@@ -239,7 +239,10 @@ def to_facts(case: CaseFile) -> PersonFacts:
             raise YibaoError(CASE_INCONSISTENT, field=f"{field}.id", reason_zh=f"参保关系编号 {e.id} 重复", reason_en=f"relation id {e.id} is used twice")
         insutype = InsuType(parse_code("insutype", e.insutype, field=f"{field}.insutype", migration=True))
         psn_type = PsnType(parse_code("psn_type", e.psn_type, field=f"{field}.psn_type", migration=True))
-        check_psn_type_matches(psn_type, insutype, field=f"{field}.psn_type")
+        from yibao.codes import RIDER_BASE
+
+        family = InsuType(RIDER_BASE.get(insutype.value, insutype.value))  # a rider's holder is in its base scheme
+        check_psn_type_matches(psn_type, family, field=f"{field}.psn_type")
         if e.end is not None and e.end < e.start:
             raise YibaoError(
                 CASE_INCONSISTENT,
@@ -255,6 +258,7 @@ def to_facts(case: CaseFile) -> PersonFacts:
         relations[e.id] = Enrollment(
             e.id, insutype, e.region, psn_type, e.start, e.end, tuple(changes), e.employer, wages, e.previous_relation, e.recorded_on
         )
+    _check_riders(list(relations.values()))
     lines: list[ContributionLine] = []
     for i, c in enumerate(case.contributions):
         field = f"contributions.{i}"
@@ -308,6 +312,25 @@ def to_facts(case: CaseFile) -> PersonFacts:
         death_date=person.death_date,
         death_recorded_on=person.death_recorded_on,
     )
+
+
+def _check_riders(relations: list[Enrollment]) -> None:
+    """R-CODE-001 example 2: a rider (330 …) needs its basic relation in the same region for its period."""
+    from yibao.codes import RIDER_BASE, RIDER_WITHOUT_BASE
+
+    for i, rider in enumerate(relations):
+        base_code = RIDER_BASE.get(rider.insutype.value)
+        if base_code is None:
+            continue
+        covered = any(
+            b.insutype.value == base_code
+            and b.region == rider.region
+            and b.start <= rider.start
+            and (b.end is None or (rider.end is not None and rider.end <= b.end))
+            for b in relations
+        )
+        if not covered:
+            raise YibaoError(RIDER_WITHOUT_BASE, field=f"enrollments.{i}.insutype", code=rider.insutype.value, base=base_code)
 
 
 def _day_in_month(m: YearMonth, day: int) -> date:

@@ -2,7 +2,9 @@
 
 The CSV files in ``data/`` are the source of truth for names and effective dates; the enums give
 code a typed handle. ``tests/test_codes.py`` proves the two agree. Unknown codes are rejected at
-input (``UNKNOWN_CODE``) but accepted from a migration (``migration=True``), as R-CODE asks.
+input (``UNKNOWN_CODE``); ``migration=True`` accepts legacy and not-yet-effective codes. Keeping
+codes that are unknown altogether (R-CODE: "kept if they arrive from a migration") needs a raw-code
+column in the store, which the records service provides; the typed engine does not take them.
 """
 
 from __future__ import annotations
@@ -24,9 +26,12 @@ LEGACY_INSUTYPE = define(
 )
 RIDER_WITHOUT_BASE = define(
     "RIDER_WITHOUT_BASE",
-    "附加险种 {code} 需要同一统筹区的有效职工医保（310）参保关系",
-    "rider {code} needs an active employee (310) relation in the same pooling region",
+    "附加险种 {code} 需要同一统筹区、同一期间的基本医保参保关系（{base}）",
+    "rider {code} needs a basic relation ({base}) in the same pooling region for the same period",
 )
+
+# The basic insurance each rider follows (R-CODE-001, R-ENR-002).
+RIDER_BASE = {"320": "310", "330": "310", "350": "310", "370": "310", "392": "390"}
 PSN_TYPE_INSUTYPE_MISMATCH = define(
     "PSN_TYPE_INSUTYPE_MISMATCH",
     "人员类别 {psn_type} 与险种 {insutype} 不匹配",

@@ -34,10 +34,15 @@ def check_transition(current: InsuStatus, new: InsuStatus, *, terminated_on: obj
 
 
 def check_transitions(changes: Iterable[StatusChange], *, field: str = "status_changes") -> None:
-    """Validate a relation's status history in effective-date order, starting from NORMAL."""
+    """Validate a relation's status history in effective-date order, starting from NORMAL.
+
+    A first entry NORMAL records the enrollment itself (0 → 1) and is accepted.
+    """
     current = InsuStatus.NORMAL
     terminated_on = None
-    for change in sorted(changes, key=lambda c: c.effective):
+    for i, change in enumerate(sorted(changes, key=lambda c: c.effective)):
+        if i == 0 and change.status is InsuStatus.NORMAL:
+            continue
         check_transition(current, change.status, terminated_on=terminated_on, field=field)
         current = change.status
         if current is InsuStatus.TERMINATED:
