@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from adapters import load_all
 from yibao.dates import YearMonth

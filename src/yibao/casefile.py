@@ -20,7 +20,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from yibao.codes import CertType, ContributionKind, FundLine, InsuStatus, InsuType, PsnType, check_psn_type_matches, parse_code
 from yibao.dates import YearMonth, parse_month_range

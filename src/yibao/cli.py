@@ -24,7 +24,7 @@ from rich.table import Table
 from rich.text import Text
 
 from yibao.errors import YibaoError, define
-from yibao.explain import Reason, _jsonable
+from yibao.explain import Reason, jsonable
 
 BAD_DATE = define("BAD_DATE", "日期格式无效：{value}（应为 YYYY-MM-DD）", "invalid date {value!r} (expected YYYY-MM-DD)")
 INTERNAL_ERROR = define(
@@ -89,7 +89,7 @@ def _load(case: Path):
 
 
 def _emit_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(_jsonable(data), ensure_ascii=False, indent=2) + "\n")
+    sys.stdout.write(json.dumps(jsonable(data), ensure_ascii=False, indent=2) + "\n")
 
 
 def mask_id(number: str) -> str:
@@ -108,7 +108,7 @@ def _print_reasons(reasons: tuple[Reason, ...] | list[Reason], indent: str = "  
             out.print(Text(f"{indent}  依据 / source: {cites}", style="cyan"))
         for p in r.parameters:
             mark = " (示例值 illustrative)" if p.illustrative else ""
-            out.print(Text(f"{indent}  参数 {p.key} = {_jsonable(p.value)}（{p.region}，{p.effective_from} 起）{mark}", style="dim"))
+            out.print(Text(f"{indent}  参数 {p.key} = {jsonable(p.value)}（{p.region}，{p.effective_from} 起）{mark}", style="dim"))
 
 
 # --------------------------------------------------------------------------------------
@@ -418,7 +418,7 @@ def policy_show(
         table.add_column(col, overflow="fold")
     used: dict[str, str] = {}
     for v in values:
-        value = _jsonable(v.value)
+        value = jsonable(v.value)
         shown = json.dumps(value, ensure_ascii=False) if isinstance(value, (list, dict)) else str(value)
         if v.illustrative:
             shown += " (示例 illustrative)"

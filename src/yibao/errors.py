@@ -11,7 +11,7 @@ Messages are ``str.format`` templates filled from the error's details.
 from __future__ import annotations
 
 from dataclasses import dataclass, field as dc_field
-from typing import Any
+from typing import Any, Iterable
 
 
 @dataclass(frozen=True)
@@ -89,6 +89,18 @@ class Notice:
 
     def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "field": self.field, "message_zh": self.message_zh, "message_en": self.message_en}
+
+
+def dedupe_notices(notices: "Iterable[Notice]") -> list[Notice]:
+    """Each notice once (same code and message), in first-seen order."""
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for n in notices:
+        key = (n.code, n.message_en)
+        if key not in seen:
+            seen.add(key)
+            out.append(n)
+    return out
 
 
 # Codes used across modules.

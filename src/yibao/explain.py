@@ -7,10 +7,11 @@ it used (each with its own citation) and cites the documents. This is what a cle
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any, Generic, TypeVar
+from dataclasses import fields
+from typing import Any, ClassVar, Generic, TypeVar
 
 from yibao.errors import Notice
 
@@ -48,7 +49,7 @@ class UsedParameter:
     def to_dict(self) -> dict[str, Any]:
         return {
             "key": self.key,
-            "value": _jsonable(self.value),
+            "value": jsonable(self.value),
             "region": self.region,
             "effective_from": self.effective_from.isoformat(),
             "citation": self.citation.to_dict(),
@@ -85,7 +86,7 @@ class Reason:
             "message_en": self.message_en,
             "parameters": [p.to_dict() for p in self.parameters],
             "citations": [c.to_dict() for c in self.all_citations()],
-            "facts": {k: _jsonable(v) for k, v in self.facts},
+            "facts": {k: jsonable(v) for k, v in self.facts},
         }
 
 
@@ -101,10 +102,23 @@ class Decision(Generic[T]):
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "value": _jsonable(self.value),
+            "value": jsonable(self.value),
             "reasons": [r.to_dict() for r in self.reasons],
             "notices": [n.to_dict() for n in self.notices],
         }
+
+
+class Record:
+    """Mixin for the frozen result dataclasses of the rules: ``to_dict()`` gives their fields and the
+    properties named in ``_computed``, JSON-ready (as ``Decision.to_dict`` expects)."""
+
+    _computed: ClassVar[tuple[str, ...]] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {f.name: jsonable(getattr(self, f.name)) for f in fields(self)}  # type: ignore[arg-type]
+        for name in self._computed:
+            out[name] = jsonable(getattr(self, name))
+        return out
 
 
 def reason(
@@ -119,7 +133,8 @@ def reason(
     return Reason(rule_id, zh, en, tuple(parameters), tuple(citations), tuple(facts.items()))
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """A JSON-ready copy: Decimal as text, dates ISO, enums by value, records by ``to_dict``."""
     from yibao.dates import YearMonth
 
     if isinstance(value, Decimal):
@@ -127,9 +142,9 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, (date, YearMonth)):
         return value.isoformat() if isinstance(value, date) else str(value)
     if isinstance(value, (list, tuple, set, frozenset)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if hasattr(value, "to_dict"):
         return value.to_dict()
     if hasattr(value, "value") and hasattr(value, "name"):  # enums

@@ -7,7 +7,7 @@ returns the facts as known on a date K, which is how the timeline answers "as kn
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum

@@ -12,7 +12,6 @@ Output keys: start, rules ({rule_id: true} for the reasons of that start), cover
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from adapters import adapter

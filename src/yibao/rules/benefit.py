@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Iterable
 
 from yibao.errors import YibaoError, define
-from yibao.explain import Decision, Reason, reason
+from yibao.explain import Decision, Reason, Record, reason
 from yibao.money import round_fen, sum_lines
 from yibao.policy import Policy
 
@@ -63,23 +63,9 @@ def charging_class(value: object) -> str:
 
 
 
-class _ToDict:
-    """``to_dict`` for a frozen dataclass value: its fields plus the properties named in ``_extra``."""
-
-    _extra: tuple[str, ...] = ()
-
-    def to_dict(self) -> dict:
-        from dataclasses import fields
-
-        from yibao.explain import _jsonable
-
-        out = {f.name: _jsonable(getattr(self, f.name)) for f in fields(self)}  # type: ignore[arg-type]
-        out.update({name: _jsonable(getattr(self, name)) for name in self._extra})
-        return out
-
 @dataclass(frozen=True)
-class ChronicPayment(_ToDict):
-    _extra = ('self_pay',)
+class ChronicPayment(Record):
+    _computed = ('self_pay',)
 
     service_date: date
     charging_class: str

@@ -24,7 +24,7 @@ Main entry points:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -32,8 +32,8 @@ from typing import Any, ClassVar, Iterable, Sequence
 
 from yibao.codes import ContributionKind, FundLine, InsuStatus, InsuType, PsnType
 from yibao.dates import BAD_MONTH_RANGE, YearMonth, days_between, month_range
-from yibao.errors import INVALID_INPUT, Notice, YibaoError, define
-from yibao.explain import Citation, Decision, Reason, UsedParameter, _jsonable, reason
+from yibao.errors import INVALID_INPUT, Notice, YibaoError, dedupe_notices, define
+from yibao.explain import Citation, Decision, Reason, Record, UsedParameter, reason
 from yibao.model import ContributionLine, Enrollment, PayerType, PersonFacts, PersonGroup
 from yibao.money import ZERO, round_fen, round_to_unit, sum_lines
 from yibao.policy import Policy
@@ -82,18 +82,6 @@ PAID_WITHOUT_MONTH = define(
 # --------------------------------------------------------------------------------------
 # Values
 # --------------------------------------------------------------------------------------
-
-
-class Record:
-    """Mixin: ``to_dict()`` for the frozen result dataclasses (JSON-ready, as ``Decision.to_dict`` expects)."""
-
-    _computed: ClassVar[tuple[str, ...]] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        out = {f.name: _jsonable(getattr(self, f.name)) for f in fields(self)}  # type: ignore[arg-type]
-        for name in self._computed:
-            out[name] = _jsonable(getattr(self, name))
-        return out
 
 
 class Share(StrEnum):
@@ -1211,7 +1199,7 @@ def contribution_schedule(
         ),
     )
     value = ContributionSchedule(facts.person_id, first, last, tuple(rows), total_due, total_paid, total_out, tuple(by_payer), unmatched)
-    return Decision(value, tuple(reasons), tuple(_dedupe(notices)))
+    return Decision(value, tuple(reasons), tuple(dedupe_notices(notices)))
 
 
 def _rows_for(
@@ -1279,12 +1267,3 @@ def _resident_rows(
     return out
 
 
-def _dedupe(notices: Iterable[Notice]) -> list[Notice]:
-    seen: set[tuple[str, str]] = set()
-    out = []
-    for n in notices:
-        key = (n.code, n.message_en)
-        if key not in seen:
-            seen.add(key)
-            out.append(n)
-    return out

@@ -28,7 +28,7 @@ knowledge: learning of a payment never removes coverage (a property test checks 
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -36,7 +36,7 @@ from typing import Iterable
 
 from yibao.codes import ContributionKind, InsuStatus, InsuType, Scheme
 from yibao.dates import YearMonth, add_months, last_day_of_window, month_day, month_range
-from yibao.errors import Notice, YibaoError, define
+from yibao.errors import Notice, YibaoError, dedupe_notices, define
 from yibao.explain import Citation, Decision, Reason, UsedParameter, reason
 from yibao.model import (
     ASSISTANCE_GROUPS,
@@ -46,7 +46,6 @@ from yibao.model import (
     PayerType,
     PersonFacts,
     PersonGroup,
-    StatusReason,
 )
 from yibao.policy import Policy
 
@@ -1638,7 +1637,7 @@ def build_timeline(facts: PersonFacts, policy: Policy, as_known_on: date | None 
         months,
         tuple(starts),
         tuple(_dedupe_actions(ctx.actions)),
-        tuple(_dedupe_notices(ctx.notices)),
+        tuple(dedupe_notices(ctx.notices)),
     )
 
 
@@ -1761,17 +1760,6 @@ def _dedupe_actions(actions: list[ProposedAction]) -> list[ProposedAction]:
         if key not in seen:
             seen.add(key)
             out.append(a)
-    return out
-
-
-def _dedupe_notices(notices: list[Notice]) -> list[Notice]:
-    seen = set()
-    out = []
-    for n in notices:
-        key = (n.code, n.message_en)
-        if key not in seen:
-            seen.add(key)
-            out.append(n)
     return out
 
 

@@ -20,7 +20,7 @@ from typing import Iterable, Mapping
 
 from yibao.dates import YearMonth
 from yibao.errors import YibaoError, define
-from yibao.explain import Decision, Reason, UsedParameter, reason
+from yibao.explain import Decision, Reason, Record, UsedParameter, reason
 from yibao.money import ZERO, round_fen, sum_lines
 from yibao.policy import Policy
 
@@ -93,23 +93,9 @@ def _runs(years: Iterable[int]) -> list[tuple[int, int]]:
 
 
 
-class _ToDict:
-    """``to_dict`` for a frozen dataclass value: its fields plus the properties named in ``_extra``."""
-
-    _extra: tuple[str, ...] = ()
-
-    def to_dict(self) -> dict:
-        from dataclasses import fields
-
-        from yibao.explain import _jsonable
-
-        out = {f.name: _jsonable(getattr(self, f.name)) for f in fields(self)}  # type: ignore[arg-type]
-        out.update({name: _jsonable(getattr(self, name)) for name in self._extra})
-        return out
-
 @dataclass(frozen=True)
-class ContinuousIncentive(_ToDict):
-    _extra = ('increase',)
+class ContinuousIncentive(Record):
+    _computed = ('increase',)
 
     year: int
     continuous_years: int  # length of the current run as counted (A-05)
@@ -196,7 +182,7 @@ def continuous_incentive(
 
 
 @dataclass(frozen=True)
-class ClaimYear(_ToDict):
+class ClaimYear(Record):
     """What the funds paid for a resident in one covered year (settled claims only)."""
 
     fund_paid: Decimal  # every fund line under 390/392 (zero_claim_definition)
@@ -205,8 +191,8 @@ class ClaimYear(_ToDict):
 
 
 @dataclass(frozen=True)
-class ZeroClaimIncentive(_ToDict):
-    _extra = ('increase',)
+class ZeroClaimIncentive(Record):
+    _computed = ('increase',)
 
     year: int
     steps: int  # accumulated zero-claim steps available in ``year``
@@ -281,8 +267,8 @@ def zero_claim_incentive(
 
 
 @dataclass(frozen=True)
-class CriticalIllnessMax(_ToDict):
-    _extra = ('cap',)
+class CriticalIllnessMax(Record):
+    _computed = ('cap',)
 
     year: int
     original_cap: Decimal
@@ -358,7 +344,7 @@ class DuplicateKind(StrEnum):
 
 
 @dataclass(frozen=True)
-class SubsidyDeduction(_ToDict):
+class SubsidyDeduction(Record):
     deduct: bool
     amount: Decimal  # all levels of that year's fiscal subsidy of the terminated relation
     region: str  # the region that granted them and claws them back

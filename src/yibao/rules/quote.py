@@ -21,8 +21,8 @@ from decimal import Decimal
 
 from yibao.codes import ContributionKind, InsuStatus, Scheme
 from yibao.dates import YearMonth, last_day_of_window, month_day, month_range
-from yibao.errors import Notice, YibaoError, define
-from yibao.explain import Decision, Reason, reason
+from yibao.errors import Notice, YibaoError, dedupe_notices, define
+from yibao.explain import Decision, Reason, jsonable, reason
 from yibao.model import ContributionLine, Enrollment, PayerType, PersonFacts
 from yibao.money import ZERO, sum_lines
 from yibao.policy import Policy
@@ -69,8 +69,6 @@ class QuoteItem:
     reasons: tuple[Reason, ...]
 
     def to_dict(self) -> dict:
-        from yibao.explain import _jsonable
-
         return {
             "relation_id": self.relation_id,
             "insutype": self.insutype,
@@ -78,7 +76,7 @@ class QuoteItem:
             "months": [str(m) for m in self.months],
             "benefit_years": list(self.benefit_years),
             "backpay_months": [str(m) for m in self.backpay_months],
-            "lines": [_jsonable(l) for l in self.lines],
+            "lines": [jsonable(l) for l in self.lines],
             "total": format(self.total, "f"),
             "person_pays": format(self.person_pays, "f"),
             "benefit_start": self.benefit_start.isoformat() if self.benefit_start else None,
@@ -289,8 +287,4 @@ def quote(facts: PersonFacts, policy: Policy, pay_on: date) -> Decision[Quote]:
         raise YibaoError(NOTHING_TO_QUOTE, field="pay_on", pay_on=pay_on.isoformat())
     total = sum_lines(i.total for i in items)
     person = sum_lines(i.person_pays for i in items)
-    unique: list[Notice] = []
-    for n in notices:
-        if all((n.code, n.message_en) != (u.code, u.message_en) for u in unique):
-            unique.append(n)
-    return Decision(Quote(pay_on, tuple(items), total, person), (), tuple(unique))
+    return Decision(Quote(pay_on, tuple(items), total, person), (), tuple(dedupe_notices(notices)))

@@ -27,7 +27,7 @@ from typing import Iterable, Mapping, Sequence
 from yibao.codes import ContributionKind
 from yibao.dates import YearMonth
 from yibao.errors import Notice, YibaoError, define
-from yibao.explain import Decision, Reason, reason
+from yibao.explain import Decision, Reason, Record, reason
 from yibao.model import ContributionLine, PayerType
 from yibao.money import ZERO, sum_lines
 from yibao.policy import Policy
@@ -71,20 +71,6 @@ REF_TO_HEIRS = define(
 
 
 
-class _ToDict:
-    """``to_dict`` for a frozen dataclass value: its fields plus the properties named in ``_extra``."""
-
-    _extra: tuple[str, ...] = ()
-
-    def to_dict(self) -> dict:
-        from dataclasses import fields
-
-        from yibao.explain import _jsonable
-
-        out = {f.name: _jsonable(getattr(self, f.name)) for f in fields(self)}  # type: ignore[arg-type]
-        out.update({name: _jsonable(getattr(self, name)) for name in self._extra})
-        return out
-
 class RefundChannel(StrEnum):
     PERSON = "PERSON"  # to the person who paid
     HEIRS = "HEIRS"  # to the lawful heirs, on application (E-07)
@@ -98,7 +84,7 @@ class RelationAction(StrEnum):
 
 
 @dataclass(frozen=True)
-class RefundLine(_ToDict):
+class RefundLine(Record):
     payer: PayerType
     amount: Decimal
     channel: RefundChannel
@@ -108,8 +94,8 @@ class RefundLine(_ToDict):
 
 
 @dataclass(frozen=True)
-class Refund(_ToDict):
-    _extra = ('total', 'months',)
+class Refund(Record):
+    _computed = ('total', 'months',)
 
     lines: tuple[RefundLine, ...] = ()
     on_application: bool = True

@@ -21,7 +21,7 @@ from typing import Iterable, Mapping
 from yibao.codes import ContributionKind, Scheme
 from yibao.dates import YearMonth, month_range
 from yibao.errors import Notice, YibaoError, define
-from yibao.explain import Decision, Reason, UsedParameter, reason
+from yibao.explain import Decision, Reason, Record, UsedParameter, reason
 from yibao.model import ContributionLine, PayerType, PersonFacts
 from yibao.money import ZERO, round_fen
 from yibao.policy import Policy
@@ -97,23 +97,9 @@ _BACKPAY_KINDS = frozenset(
 
 
 
-class _ToDict:
-    """``to_dict`` for a frozen dataclass value: its fields plus the properties named in ``_extra``."""
-
-    _extra: tuple[str, ...] = ()
-
-    def to_dict(self) -> dict:
-        from dataclasses import fields
-
-        from yibao.explain import _jsonable
-
-        out = {f.name: _jsonable(getattr(self, f.name)) for f in fields(self)}  # type: ignore[arg-type]
-        out.update({name: _jsonable(getattr(self, name)) for name in self._extra})
-        return out
-
 @dataclass(frozen=True)
-class CumulativeMonths(_ToDict):
-    _extra = ('employee_paid_months', 'deemed_total', 'total', 'years', 'remaining_months',)
+class CumulativeMonths(Record):
+    _computed = ('employee_paid_months', 'deemed_total', 'total', 'years', 'remaining_months',)
 
     """累计缴费年限 as months, by part (R-XFER-003). ``total`` is what R-RET-001 compares."""
 
@@ -289,8 +275,8 @@ def cumulative_months(
 
 
 @dataclass(frozen=True)
-class RetirementCheck(_ToDict):
-    _extra = ('meets',)
+class RetirementCheck(Record):
+    _computed = ('meets',)
 
     sex: str
     min_years: int
@@ -365,7 +351,7 @@ def retirement_check(
 
 
 @dataclass(frozen=True)
-class TopUpQuote(_ToDict):
+class TopUpQuote(Record):
     shortfall_months: int
     base_ref: Decimal
     rate: Decimal

@@ -18,7 +18,7 @@ from enum import StrEnum
 from yibao.codes import Scheme
 from yibao.dates import YearMonth, add_working_days, gap_months
 from yibao.errors import Notice, YibaoError, define
-from yibao.explain import Decision, Reason, reason
+from yibao.explain import Decision, Reason, Record, reason
 from yibao.money import ZERO, round_fen
 from yibao.policy import Policy
 
@@ -84,22 +84,8 @@ class TransferCase(StrEnum):
 
 
 
-class _ToDict:
-    """``to_dict`` for a frozen dataclass value: its fields plus the properties named in ``_extra``."""
-
-    _extra: tuple[str, ...] = ()
-
-    def to_dict(self) -> dict:
-        from dataclasses import fields
-
-        from yibao.explain import _jsonable
-
-        out = {f.name: _jsonable(getattr(self, f.name)) for f in fields(self)}  # type: ignore[arg-type]
-        out.update({name: _jsonable(getattr(self, name)) for name in self._extra})
-        return out
-
 @dataclass(frozen=True)
-class TransferClassification(_ToDict):
+class TransferClassification(Record):
     case: TransferCase
     ready: bool  # the preconditions of the case are met: the person may apply now
     gap_months: int | None = None  # unpaid months between the sending and receiving relations (310 side)
@@ -202,7 +188,7 @@ def classify_transfer(
 
 
 @dataclass(frozen=True)
-class TransferDeadlines(_ToDict):
+class TransferDeadlines(Record):
     transfer_out_due: date | None  # sending agency: form uploaded and balance remitted by this day
     transfer_in_due: date | None  # receiving agency: transfer-in completed by this day
     sending_working_days: int
@@ -280,7 +266,7 @@ class AccountTransferState(StrEnum):
 
 
 @dataclass(frozen=True)
-class AccountTransfer(_ToDict):
+class AccountTransfer(Record):
     state: AccountTransferState
     credit_amount: Decimal  # credited to the person's account
     suspense_amount: Decimal  # held in the suspense account
