@@ -36,3 +36,9 @@ def chronic_ratio(inp: dict[str, Any], policy: Policy, region: str) -> dict[str,
         region,
     )
     return {"ratio": d.value.ratio, "fund_pays": d.value.fund_pays, "charging_class": d.value.charging_class}
+
+
+@adapter("benefit.major_medical")
+def major_medical(inp: dict[str, Any], policy: Policy, region: str) -> dict[str, Any]:
+    d = B.major_medical_payment(yuan(str(inp["eligible_expense"]), field="eligible_expense"), int(inp.get("year", 2026)), policy, region)
+    return {"band": d.value.band_amount, "payment": d.value.payment, "capped": d.value.capped}

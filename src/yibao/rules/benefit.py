@@ -142,3 +142,46 @@ def chronic_outpatient_payments(
         )
     )
     return Decision(tuple(payments), tuple(reasons))
+
+
+# --- R-BEN-001: Datong employee 大额 band ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MajorMedicalPayment(Record):
+    """大额医疗费用补助 for one calendar year's cumulative eligible expense ``E``."""
+
+    year: int
+    eligible_expense: Decimal
+    band_amount: Decimal  # min(E, ceiling) - threshold, when E > threshold
+    ratio: Decimal
+    payment: Decimal  # min(ratio × band, max_pay)
+    capped: bool
+
+
+def major_medical_payment(eligible_expense: Decimal, year: int, policy: Policy, region: str) -> Decision[MajorMedicalPayment]:
+    """R-BEN-001: the band between the threshold and the ceiling, paid at ``ratio``, at most ``max_pay`` a year.
+
+    A-17: the 500 000 cap applies whatever the ratio; the ratio is a parameter (default 1.0 until the
+    local rate is confirmed). The year is the calendar year; its parameters are those in force at
+    the year-end settlement (Dec 31), so 2025 uses the band that took effect on 2025-07-01.
+    """
+    if eligible_expense < 0 or eligible_expense != round_fen(eligible_expense):
+        raise YibaoError(BEN_BAD_AMOUNT, field="eligible_expense", value=str(eligible_expense))
+    on = date(year, 12, 31)
+    p_threshold = policy.param(region, "benefit.dae_threshold", on)
+    p_ceiling = policy.param(region, "benefit.dae_ceiling", on)
+    p_max = policy.param(region, "benefit.dae_max_pay", on)
+    p_ratio = policy.param(region, "benefit.dae_ratio", on)
+    threshold, ceiling, max_pay, ratio = p_threshold.value, p_ceiling.value, p_max.value, p_ratio.value
+    band = max(Decimal(0), min(eligible_expense, ceiling) - threshold)
+    raw = round_fen(band * ratio)
+    payment = min(raw, max_pay)
+    why = reason(
+        "R-BEN-001",
+        f"{year} 年度符合规定费用 {eligible_expense}：起付线 {threshold}、封顶线 {ceiling} 之间的 {band} 按 {ratio} 支付，年度最高 {max_pay}，支付 {payment}",
+        f"{year} eligible expense {eligible_expense}: the band of {band} between {threshold} and {ceiling}, paid at {ratio}, at most {max_pay} a year: {payment}",
+        parameters=[p_threshold, p_ceiling, p_max, p_ratio],
+        citations=[policy.cite("S12")],
+    )
+    return Decision(MajorMedicalPayment(year, eligible_expense, round_fen(band), ratio, payment, raw > max_pay), (why,))
