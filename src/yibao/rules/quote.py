@@ -62,6 +62,7 @@ class QuoteItem:
     benefit_years: tuple[int, ...]  # benefit years (resident)
     backpay_months: tuple[YearMonth, ...]
     lines: tuple[DueLine, ...]
+    periods: tuple[YearMonth | int, ...]  # the contribution month or benefit year of each line, aligned with ``lines``
     total: Decimal
     person_pays: Decimal  # the part the person pays (individual, or both shares for a flexible worker)
     benefit_start: date | None  # first covered day of this relation on or after the earliest quoted month
@@ -76,7 +77,7 @@ class QuoteItem:
             "months": [str(m) for m in self.months],
             "benefit_years": list(self.benefit_years),
             "backpay_months": [str(m) for m in self.backpay_months],
-            "lines": [jsonable(l) for l in self.lines],
+            "lines": [{**jsonable(l), "period": str(p)} for l, p in zip(self.lines, self.periods)],
             "total": format(self.total, "f"),
             "person_pays": format(self.person_pays, "f"),
             "benefit_start": self.benefit_start.isoformat() if self.benefit_start else None,
@@ -167,6 +168,7 @@ def _employee_item(facts: PersonFacts, policy: Policy, rel: Enrollment, pay_on: 
     months = (*behind, current)
     groups = facts.groups_on(pay_on)
     due_lines: list[DueLine] = []
+    periods: list[YearMonth | int] = []
     simulated: list[ContributionLine] = []
     for m in months:
         due = employee_month_due(rel, m, policy, groups=groups, as_of=pay_on)
@@ -175,10 +177,11 @@ def _employee_item(facts: PersonFacts, policy: Policy, rel: Enrollment, pay_on: 
         kind = ContributionKind.INTERRUPTION_BACKPAY if m in behind else ContributionKind.REGULAR
         for line in due.value.lines:
             due_lines.append(line)
+            periods.append(m)
             simulated.append(ContributionLine(rel.relation_id, kind, line.payer, pay_on, line.amount, month=m, base=line.base, recorded_on=pay_on))
     if not simulated:  # e.g. no wage declared: still simulate a payment to show what it would buy
         simulated = [ContributionLine(rel.relation_id, ContributionKind.REGULAR, PayerType.INDIVIDUAL, pay_on, Decimal("0.01"), month=m, recorded_on=pay_on) for m in months]
-    return months, tuple(behind), (), tuple(due_lines), simulated, reasons
+    return months, tuple(behind), (), tuple(due_lines), tuple(periods), simulated, reasons
 
 
 def _resident_years(facts: PersonFacts, policy: Policy, rel: Enrollment, pay_on: date) -> list[int]:
@@ -215,6 +218,7 @@ def _resident_item(facts: PersonFacts, policy: Policy, rel: Enrollment, pay_on: 
         return None
     groups = facts.groups_on(pay_on)
     due_lines: list[DueLine] = []
+    periods: list[YearMonth | int] = []
     simulated: list[ContributionLine] = []
     reasons: list[Reason] = []
     for year in years:
@@ -225,13 +229,19 @@ def _resident_item(facts: PersonFacts, policy: Policy, rel: Enrollment, pay_on: 
         notices.extend(due.notices)
         for line in due.value.lines:
             due_lines.append(line)
+            periods.append(year)
             simulated.append(ContributionLine(rel.relation_id, ContributionKind.REGULAR, line.payer, pay_on, line.amount, benefit_year=year, recorded_on=pay_on))
-    return (), (), tuple(years), tuple(due_lines), simulated, reasons
+    return (), (), tuple(years), tuple(due_lines), tuple(periods), simulated, reasons
 
 
-def quote(facts: PersonFacts, policy: Policy, pay_on: date) -> Decision[Quote]:
-    """What to pay on ``pay_on`` for each active core relation, and from when benefits start if paid."""
-    known = facts.known_on(pay_on)
+def quote(facts: PersonFacts, policy: Policy, pay_on: date, *, as_known_on: date | None = None) -> Decision[Quote]:
+    """What to pay on ``pay_on`` for each active core relation, and from when benefits start if paid.
+
+    ``as_known_on`` (default: ``pay_on``) is what the agency knows when it quotes; a clerk quoting
+    today for a past or future date knows everything recorded up to today.
+    """
+    k = max(as_known_on or pay_on, pay_on)
+    known = facts.known_on(k)
     if known.death_date is not None and known.death_date < pay_on:
         from yibao.rules.entitlement import PAYMENT_AFTER_DEATH
 
@@ -253,9 +263,9 @@ def quote(facts: PersonFacts, policy: Policy, pay_on: date) -> Decision[Quote]:
             if rel.scheme is Scheme.RESIDENT:
                 notices.append(Notice.of(YEAR_ALREADY_PAID, field="pay_on", relation=rel.relation_id, year=pay_on.year))
             continue
-        months, backpay, years, lines, simulated, reasons = built
+        months, backpay, years, lines, periods, simulated, reasons = built
         after = replace(known, contributions=known.contributions + tuple(simulated))
-        timeline = build_timeline(after, policy, pay_on)
+        timeline = build_timeline(after, policy, k)
         earliest = min([m.first_day() for m in months] + [date(y, 1, 1) for y in years])
         start = timeline.first_covered_day(rel.relation_id, on_or_after=earliest)
         retro = start if start is not None and start < pay_on else None
@@ -276,6 +286,7 @@ def quote(facts: PersonFacts, policy: Policy, pay_on: date) -> Decision[Quote]:
                 tuple(years),
                 tuple(backpay),
                 lines,
+                periods,
                 total,
                 _person_share(lines, rel.is_flexible),
                 start,

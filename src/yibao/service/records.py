@@ -1,0 +1,340 @@
+"""The records service: registry, enrollment lifecycle and contribution ledger over the store."""
+
+from __future__ import annotations
+
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from typing import Callable, Iterator, Sequence
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from yibao import ids
+from yibao.codes import (
+    RIDER_BASE,
+    RIDER_WITHOUT_BASE,
+    CertType,
+    ContributionKind,
+    InsuStatus,
+    InsuType,
+    PsnType,
+    check_psn_type_matches,
+    parse_code,
+)
+from yibao.dates import YearMonth
+from yibao.errors import Notice, YibaoError, define
+from yibao.explain import Decision
+from yibao.model import ContributionLine, DeclaredWage, Enrollment, IdentityDocument, PersonFacts, StatusChange, StatusReason
+from yibao.policy import Policy, default_policy
+from yibao.rules.contribution import NEGATIVE_AMOUNT, ContributionSchedule, contribution_schedule
+from yibao.rules.entitlement import Coverage, Timeline, answer_coverage, build_timeline, check_resident_payment
+from yibao.rules.quote import Quote, quote
+from yibao.rules.retirement import check_payment_after_death
+from yibao.rules.status import check_transition
+from yibao.store import repository as repo
+from yibao.store.db import create_engine_for, migrate, session_factory
+from yibao.store.models import LineRow
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+STATUS_DATE_ORDER = define(
+    "STATUS_DATE_ORDER",
+    "状态变更日期 {effective} 早于该参保关系最近一次变更（{last}）；更正历史请使用更正功能",
+    "the status change on {effective} is before the relation's latest change ({last}); correct the history with a correction instead",
+)
+BEFORE_RELATION_START = define(
+    "BEFORE_RELATION_START",
+    "日期 {effective} 早于参保关系开始日 {start}",
+    "{effective} is before the relation starts on {start}",
+)
+AFTER_DEATH = define(
+    "AFTER_DEATH",
+    "参保人已于 {death} 死亡，不能办理 {action}",
+    "the person died on {death}; {action} is not possible",
+)
+EMPTY_PAYMENT = define("EMPTY_PAYMENT", "缴费明细为空", "no contribution lines were given")
+ZERO_AMOUNT = define("ZERO_AMOUNT", "缴费金额不能为0", "a contribution amount cannot be zero")
+NO_DOCUMENT = define("NO_DOCUMENT", "登记参保人至少需要一个证件", "registering a person needs at least one identity document")
+
+
+@dataclass(frozen=True)
+class Registered:
+    psn_no: str
+    notices: tuple[Notice, ...] = ()
+
+
+@dataclass(frozen=True)
+class Posted:
+    """Lines posted by a payment or back-payment; ``new`` counts the ones not recorded before."""
+
+    keys: tuple[str, ...]
+    new: int
+    quote: Quote | None = None
+
+
+class RecordsService:
+    """Use cases over one database. Thread-safe: each call opens its own session."""
+
+    def __init__(self, sessions: sessionmaker[Session], policy: Policy | None = None, clock: Callable[[], datetime] | None = None) -> None:
+        self.sessions = sessions
+        self.policy = policy or default_policy()
+        self.clock = clock or (lambda: datetime.now(timezone.utc))
+
+    @classmethod
+    def open(cls, url: str | None = None, *, policy: Policy | None = None, migrate_first: bool = True) -> "RecordsService":
+        engine = create_engine_for(url)
+        if migrate_first:
+            migrate(engine)
+        return cls(session_factory(engine), policy)
+
+    @property
+    def engine(self) -> Engine:
+        return self.sessions.kw["bind"]
+
+    def today(self) -> date:
+        return self.clock().astimezone(SHANGHAI).date()
+
+    @contextmanager
+    def _tx(self) -> Iterator[Session]:
+        """One transaction: commit on success, roll back everything on any error."""
+        with self.sessions() as session:
+            with session.begin():
+                yield session
+
+    @contextmanager
+    def _read(self) -> Iterator[Session]:
+        with self.sessions() as session:
+            yield session
+
+    # ----------------------------------------------------------------------------- registry
+
+    def register_person(
+        self,
+        *,
+        by: str,
+        documents: Sequence[tuple[str, str, str | None]],
+        name: str = "",
+        birth_date: date | None = None,
+        sex: str | None = None,
+    ) -> Registered:
+        """Register a person (人员登记) with documents; birth date and sex derive from the ID (R-ID-007)."""
+        if not documents:
+            raise YibaoError(NO_DOCUMENT, field="documents")
+        today = self.today()
+        docs: list[IdentityDocument] = []
+        notices: list[Notice] = []
+        for i, (cert_type, number, nationality) in enumerate(documents):
+            ct = CertType(parse_code("cert_type", cert_type, field=f"documents.{i}.cert_type", on=today))
+            try:
+                doc = ids.validate_document(ct, number, nationality=nationality, registration_date=today)
+            except YibaoError as exc:
+                exc.field = f"documents.{i}.{exc.field or 'number'}"
+                raise
+            notices.extend(ids.check_declared_attributes(doc, declared_birth_date=birth_date, declared_sex=sex))
+            birth_date = birth_date or doc.birth_date
+            sex = sex or doc.sex
+            docs.append(IdentityDocument(ct, doc.number, doc.nationality, None, today))
+        with self._tx() as session:
+            row = repo.add_person(session, by=by, name=name, birth_date=birth_date, sex=sex, documents=docs, at=self.clock())
+            return Registered(row.psn_no, tuple(notices))
+
+    def add_document(self, psn_no: str, *, by: str, cert_type: str, number: str, nationality: str | None = None) -> None:
+        """A new document for a known person (a new PR card, a residence permit after a travel permit)."""
+        ct = CertType(parse_code("cert_type", cert_type, field="cert_type", on=self.today()))
+        doc = ids.validate_document(ct, number, nationality=nationality, registration_date=self.today())
+        with self._tx() as session:
+            repo.add_document(session, psn_no, IdentityDocument(ct, doc.number, doc.nationality, None, self.today()), by=by, at=self.clock())
+
+    def find_person(self, cert_type: str, number: str, nationality: str | None = None) -> str | None:
+        with self._read() as session:
+            row = repo.find_person(session, cert_type, number, nationality)
+            return row.psn_no if row is not None else None
+
+    def merge_persons(self, keep: str, absorb: str, *, by: str, reason: str) -> None:
+        """人员多号合并 (R-ID-005): every document, relation and line moves to ``keep``, audited."""
+        with self._tx() as session:
+            repo.merge_persons(session, keep, absorb, by=by, reason=reason, at=self.clock())
+
+    # ----------------------------------------------------------------------------- enrollment
+
+    def enroll(
+        self,
+        psn_no: str,
+        *,
+        by: str,
+        insutype: str,
+        region: str,
+        psn_type: str,
+        start: date,
+        employer: str | None = None,
+        monthly_wage: Decimal | None = None,
+        relation_id: str | None = None,
+    ) -> Decision[str]:
+        """Open a 参保关系. Codes are checked (no legacy insutypes), riders need their base (R-CODE-001),
+        the employer code is validated; an overlapping normal core relation is reported (R-ENR-002)."""
+        region = self.policy.check_region(region)
+        it = InsuType(parse_code("insutype", insutype, field="insutype", on=start))
+        pt = PsnType(parse_code("psn_type", psn_type, field="psn_type", on=start))
+        check_psn_type_matches(pt, InsuType(RIDER_BASE.get(it.value, it.value)), field="psn_type")
+        if employer is not None:
+            employer = ids.validate_uscc(employer, field="employer")
+        if monthly_wage is not None and monthly_wage < 0:
+            raise YibaoError(NEGATIVE_AMOUNT, field="monthly_wage", what="monthly_wage", value=str(monthly_wage))
+        rid = relation_id or f"R{uuid.uuid4().hex[:10].upper()}"
+        wages = (DeclaredWage(YearMonth.of(start), monthly_wage),) if monthly_wage is not None else ()
+        enrollment = Enrollment(rid, it, region, pt, start, None, (), employer, wages, None, self.today())
+        with self._tx() as session:
+            facts = repo.load_facts(session, psn_no)
+            if facts.death_date is not None and start > facts.death_date:
+                raise YibaoError(AFTER_DEATH, field="start", death=facts.death_date.isoformat(), action="enroll")
+            base = RIDER_BASE.get(it.value)
+            if base is not None and not any(
+                e.insutype.value == base and e.region == region and e.status_on(start) is InsuStatus.NORMAL for e in facts.enrollments
+            ):
+                raise YibaoError(RIDER_WITHOUT_BASE, field="insutype", code=it.value, base=base)
+            notices = []
+            if it.is_core:
+                for other in facts.enrollments:
+                    if other.insutype.is_core and other.status_on(start) is InsuStatus.NORMAL and (other.end is None or other.end >= start):
+                        notices.append(Notice.of(ALREADY_ENROLLED, field="insutype", relation=other.relation_id, insutype=other.insutype.value, region=other.region))
+            repo.add_enrollment(session, psn_no, enrollment, by=by, at=self.clock())
+        return Decision(rid, (), tuple(notices))
+
+    def change_status(
+        self,
+        psn_no: str,
+        relation_id: str,
+        *,
+        by: str,
+        status: InsuStatus,
+        effective: date,
+        reason: StatusReason,
+        note: str = "",
+    ) -> None:
+        """Suspend / restore / terminate (R-CODE-003): a terminated relation is final; changes go forward in time."""
+        with self._tx() as session:
+            facts = repo.load_facts(session, psn_no)
+            rel = _relation(facts, relation_id)
+            if effective < rel.start:
+                raise YibaoError(BEFORE_RELATION_START, field="effective", effective=effective.isoformat(), start=rel.start.isoformat())
+            last = max((c.effective for c in rel.status_changes), default=None)
+            if last is not None and effective < last:
+                raise YibaoError(STATUS_DATE_ORDER, field="effective", effective=effective.isoformat(), last=last.isoformat())
+            terminated = next((c.effective for c in rel.status_changes if c.status is InsuStatus.TERMINATED), None)
+            check_transition(rel.status_on(max(effective, rel.start)), status, terminated_on=terminated, field="status")
+            change = StatusChange(effective, status, reason, note, self.today(), by)
+            repo.append_status_change(session, psn_no, relation_id, change, by=by, at=self.clock())
+
+    def suspend(self, psn_no: str, relation_id: str, *, by: str, effective: date, reason: StatusReason, note: str = "") -> None:
+        self.change_status(psn_no, relation_id, by=by, status=InsuStatus.SUSPENDED, effective=effective, reason=reason, note=note)
+
+    def restore(self, psn_no: str, relation_id: str, *, by: str, effective: date, note: str = "") -> None:
+        self.change_status(psn_no, relation_id, by=by, status=InsuStatus.NORMAL, effective=effective, reason=StatusReason.RESTORE, note=note)
+
+    def terminate(self, psn_no: str, relation_id: str, *, by: str, effective: date, reason: StatusReason, note: str = "") -> None:
+        self.change_status(psn_no, relation_id, by=by, status=InsuStatus.TERMINATED, effective=effective, reason=reason, note=note)
+
+    def record_death(self, psn_no: str, death_date: date, *, by: str) -> None:
+        if death_date > self.today():
+            raise YibaoError(AFTER_DEATH_FUTURE, field="death_date", death=death_date.isoformat())
+        with self._tx() as session:
+            repo.record_death(session, psn_no, death_date, by=by, at=self.clock())
+
+    # ----------------------------------------------------------------------------- money
+
+    def record_contributions(self, psn_no: str, lines: Sequence[ContributionLine], *, by: str) -> Posted:
+        """Post contribution lines (缴费明细), idempotent by key: a line posted twice is recorded once.
+
+        Checks before writing: the relation is the person's, amounts are non-zero, a next-year resident
+        payment is inside the window where the region requires it (R-RES-001), nothing is paid after
+        death unless an heir settles earlier months (E-07).
+        """
+        if not lines:
+            raise YibaoError(EMPTY_PAYMENT, field="lines")
+        with self._tx() as session:
+            facts = repo.load_facts(session, psn_no)
+            keyed = []
+            for i, line in enumerate(lines):
+                rel = _relation(facts, line.relation_id, field=f"lines.{i}.relation_id")
+                if line.amount == 0:
+                    raise YibaoError(ZERO_AMOUNT, field=f"lines.{i}.amount")
+                if line.benefit_year is not None and line.amount > 0 and line.benefit_year > line.paid_on.year:
+                    try:
+                        check_resident_payment(self.policy, rel.region, line.benefit_year, line.paid_on)
+                    except YibaoError as exc:
+                        exc.field = f"lines.{i}.paid_on"
+                        raise
+                if facts.death_date is not None:
+                    check_payment_after_death(line, facts.death_date)
+                keyed.append(line if line.key else replace(line, key=_line_key(psn_no, line)))
+            at = self.clock()
+            rows = repo.append_lines(session, psn_no, keyed, by=by, at=at)
+            new = sum(1 for row in rows if row.recorded_at == at)  # an idempotent repeat returns the earlier row
+            return Posted(tuple(l.key for l in keyed if l.key), new)
+
+    def quote(self, psn_no: str, pay_on: date) -> Decision[Quote]:
+        """What to pay (and back-pay) on ``pay_on`` and what it buys — the rules' quote over the stored facts."""
+        return quote(self.facts(psn_no), self.policy, pay_on, as_known_on=max(pay_on, self.today()))
+
+    def post_backpayment(self, psn_no: str, pay_on: date, *, by: str, payment_key: str) -> Posted:
+        """Quote, then post exactly the quoted lines (补缴/当月), keyed by ``payment_key`` — posting twice records once."""
+        with self._read() as session:
+            earlier = session.scalars(select(LineRow.idempotency_key).where(LineRow.idempotency_key.startswith(f"{payment_key}:"))).all()
+        if earlier:  # this payment was posted already: record nothing again
+            return Posted(tuple(sorted(k for k in earlier if k)), 0)
+        decision = self.quote(psn_no, pay_on)
+        posted: list[ContributionLine] = []
+        for item in decision.value.items:
+            for due, period in zip(item.lines, item.periods):
+                month = period if isinstance(period, YearMonth) else None
+                year = period if isinstance(period, int) else None
+                kind = ContributionKind.INTERRUPTION_BACKPAY if month is not None and month in item.backpay_months else ContributionKind.REGULAR
+                key = f"{payment_key}:{item.relation_id}:{period}:{due.share.value}:{due.payer.value}"
+                posted.append(
+                    ContributionLine(item.relation_id, kind, due.payer, pay_on, due.amount, month=month, benefit_year=year, base=due.base, key=key)
+                )
+        result = self.record_contributions(psn_no, posted, by=by)
+        return Posted(result.keys, result.new, decision.value)
+
+    # ----------------------------------------------------------------------------- queries
+
+    def facts(self, psn_no: str, *, as_known_on: date | None = None) -> PersonFacts:
+        with self._read() as session:
+            return repo.load_facts(session, psn_no, as_known_on=as_known_on)
+
+    def timeline(self, psn_no: str, *, as_known_on: date | None = None) -> Timeline:
+        k = as_known_on or self.today()
+        return build_timeline(self.facts(psn_no, as_known_on=k), self.policy, k)
+
+    def covered_on(self, psn_no: str, on: date, *, as_known_on: date | None = None) -> Decision[Coverage]:
+        """Is the person covered on ``on``, under which relation, and why (the hospital-facing question)."""
+        return answer_coverage(self.timeline(psn_no, as_known_on=as_known_on), on)
+
+    def contributions_due(self, psn_no: str, first: YearMonth, last: YearMonth, *, as_known_on: date | None = None) -> Decision[ContributionSchedule]:
+        k = as_known_on or self.today()
+        return contribution_schedule(self.facts(psn_no, as_known_on=k), self.policy, first, last, as_of=k)
+
+
+ALREADY_ENROLLED = define(
+    "ALREADY_ENROLLED",
+    "参保人已有正常的基本医保关系 {relation}（{insutype}，{region}），新关系可能构成重复参保（R-ENR-002）",
+    "the person already has a normal core relation {relation} ({insutype}, {region}); the new one may be a duplicate (R-ENR-002)",
+)
+AFTER_DEATH_FUTURE = define("AFTER_DEATH_FUTURE", "死亡日期 {death} 晚于今天", "the date of death {death} is in the future")
+
+
+def _relation(facts: PersonFacts, relation_id: str, *, field: str = "relation_id") -> Enrollment:
+    for e in facts.enrollments:
+        if e.relation_id == relation_id:
+            return e
+    raise YibaoError(repo.RELATION_NOT_FOUND, field=field, relation=relation_id, psn_no=facts.person_id)
+
+
+def _line_key(psn_no: str, line: ContributionLine) -> str:
+    """A deterministic idempotency key for a line posted without one: the same payment twice is one line."""
+    period = str(line.month) if line.month is not None else f"Y{line.benefit_year}" if line.benefit_year else f"L{line.months_credited}"
+    return f"{psn_no}:{line.relation_id}:{period}:{line.kind.value}:{line.payer.value}:{line.paid_on.isoformat()}:{line.amount}"
