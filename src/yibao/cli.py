@@ -25,6 +25,7 @@ from rich.text import Text
 
 from yibao.errors import YibaoError, define
 from yibao.explain import Reason, jsonable
+from yibao.ids import mask as mask_id
 
 BAD_DATE = define("BAD_DATE", "日期格式无效：{value}（应为 YYYY-MM-DD）", "invalid date {value!r} (expected YYYY-MM-DD)")
 INTERNAL_ERROR = define(
@@ -90,13 +91,6 @@ def _load(case: Path):
 
 def _emit_json(data: Any) -> None:
     sys.stdout.write(json.dumps(jsonable(data), ensure_ascii=False, indent=2) + "\n")
-
-
-def mask_id(number: str) -> str:
-    """510***********1234 — the first three and last four characters (DESIGN §5)."""
-    if len(number) <= 7:
-        return number[:1] + "*" * (len(number) - 1)
-    return number[:3] + "*" * (len(number) - 7) + number[-4:]
 
 
 def _print_reasons(reasons: tuple[Reason, ...] | list[Reason], indent: str = "    ") -> None:

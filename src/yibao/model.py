@@ -293,14 +293,16 @@ class PersonFacts:
             when = recorded or fallback
             return when is None or when <= k
 
-        lines = [c for c in self.contributions if known(c.recorded_on, c.paid_on)]
-        superseded = {c.supersedes for c in lines if c.supersedes}
-        lines = [c for c in lines if c.key is None or c.key not in superseded]
         enrollments = tuple(
             replace(e, status_changes=tuple(s for s in e.status_changes if known(s.recorded_on, s.effective)))
             for e in self.enrollments
             if known(e.recorded_on, e.start)
         )
+        known_relations = {e.relation_id for e in enrollments}
+        # a line is known only with its relation (a payment recorded before its relation waits for it)
+        lines = [c for c in self.contributions if known(c.recorded_on, c.paid_on) and c.relation_id in known_relations]
+        superseded = {c.supersedes for c in lines if c.supersedes}
+        lines = [c for c in lines if c.key is None or c.key not in superseded]
         death_known = self.death_date is not None and known(self.death_recorded_on, self.death_date)
         return replace(
             self,

@@ -35,7 +35,7 @@ from yibao.ids.foreign import (
     validate_document_number,
     validate_foreign_permanent_residence,
 )
-from yibao.ids.normalise import normalise
+from yibao.ids.normalise import mask, normalise
 from yibao.ids.resident import (
     CITIZEN_PROVINCE_CODES,
     HMT_REGIONS,
@@ -76,6 +76,7 @@ __all__ = [
     "age_on",
     "check_declared_attributes",
     "mod11_2_check_char",
+    "mask",
     "normalise",
     "normalise_nationality",
     "org_code_check_char",

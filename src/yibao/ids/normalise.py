@@ -39,3 +39,11 @@ def is_ascii_digits(text: str) -> bool:
 def is_ascii_letters(text: str) -> bool:
     """True for a non-empty string of A-Z / a-z only."""
     return text.isascii() and text.isalpha()
+
+
+def mask(number: str) -> str:
+    """510***********1234: the first three and last four characters (DESIGN §5: numbers are masked
+    in lists, messages and logs)."""
+    if len(number) <= 7:
+        return number[:1] + "*" * (len(number) - 1)
+    return number[:3] + "*" * (len(number) - 7) + number[-4:]
