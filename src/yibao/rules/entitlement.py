@@ -633,7 +633,7 @@ def _start_after(
             reasons.extend(alt_reasons)
             start, wait = alt_start, alt_wait
             reasons.append(_favourable_reason(ctx, start))
-        _switch_suspend_old(ctx, run, L, start)
+        _suspend_old_relations(ctx, run.relation, L, start.first_day(), "R-WAIT-003")
         return result(start, wait, "R-WAIT-003")
 
     if min_p.value is None:
@@ -842,7 +842,15 @@ def _backpay_action(ctx: _Context, rel: Enrollment, L: YearMonth, S: YearMonth, 
 
 
 def _suspend_old_relations(ctx: _Context, new: Enrollment, L: YearMonth, start: date, rule: str) -> None:
-    """The relation of the other scheme that held month L is suspended when the new one starts (A-01, R-WAIT-013)."""
+    """The relation of the other scheme that held month L is suspended on the day the new one's benefits
+    start: A-01 for a switch (R-WAIT-003, behind the flag ``switch.suspend_old_at_new_start``), and the
+    assistance population's switch (R-WAIT-013)."""
+    parameters: list[UsedParameter] = []
+    if rule == "R-WAIT-003":
+        flag = ctx.param(new.region, "switch.suspend_old_at_new_start", start)
+        if not flag.value:
+            return
+        parameters.append(flag)
     for scheme, rid in ctx.enrolled.get(L.index, ()):
         old = ctx.enrollments[rid]
         if rid == new.relation_id or old.scheme is new.scheme or (old.end is not None and old.end < start):
@@ -857,34 +865,8 @@ def _suspend_old_relations(ctx: _Context, new: Enrollment, L: YearMonth, start: 
                         rule,
                         f"新参保关系 {new.relation_id} 自 {start} 享受待遇，原参保关系 {rid} 应同日暂停",
                         f"the new relation {new.relation_id} gives benefits from {start}; the original relation {rid} should be suspended that day",
+                        parameters=parameters,
                         citations=[ctx.cite("S1", "二(三)" if rule == "R-WAIT-003" else "三(一)")],
-                    ),
-                )
-            )
-
-
-def _switch_suspend_old(ctx: _Context, run: _Run, L: YearMonth, start: YearMonth) -> None:
-    """A-01: the original relation is suspended on the day the new relation's benefits start."""
-    flag = ctx.param(run.relation.region, "switch.suspend_old_at_new_start", run.first.first_day())
-    if not flag.value:
-        return
-    day = start.first_day()
-    for scheme, rid in ctx.enrolled.get(L.index, ()):
-        old = ctx.enrollments[rid]
-        if rid == run.relation.relation_id or old.scheme is run.relation.scheme:
-            continue
-        if old.status_on(day) is InsuStatus.NORMAL:
-            ctx.actions.append(
-                ProposedAction(
-                    ActionKind.SUSPEND,
-                    rid,
-                    day,
-                    reason(
-                        "R-WAIT-003",
-                        f"新参保关系待遇自 {day} 开始，原参保关系 {rid} 于同日暂停",
-                        f"the new relation's benefits start on {day}; the original relation {rid} is suspended that day",
-                        parameters=[flag],
-                        citations=[ctx.cite("S1", "二(三)")],
                     ),
                 )
             )
