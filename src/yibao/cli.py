@@ -438,6 +438,16 @@ def policy_regions() -> None:
         out.print(f"{region}  {policy.region_name(region)}  ← {' → '.join(policy.chain(region)[1:])}")
 
 
+def _register_extensions() -> None:
+    """Commands of the records service live in their own modules (they import the store)."""
+    from yibao.cli_serve import serve
+
+    app.command("serve", help="启动记录服务 API（首次启动创建数据库并载入演示数据）/ start the records service API")(guarded(serve))
+
+
+_register_extensions()
+
+
 def main() -> None:
     app()
 
