@@ -440,9 +440,12 @@ def policy_regions() -> None:
 
 def _register_extensions() -> None:
     """Commands of the records service live in their own modules (they import the store)."""
+    from yibao.cli_import import import_command
     from yibao.cli_serve import serve
 
     app.command("serve", help="启动记录服务 API（首次启动创建数据库并载入演示数据）/ start the records service API")(guarded(serve))
+    # import sets its own exit statuses (0 all imported, 1 batches rejected, 2 unusable input)
+    app.command("import", help="批量导入人员、参保关系和缴费明细（CSV/Parquet）/ bulk import from CSV or Parquet")(import_command)
 
 
 _register_extensions()

@@ -162,7 +162,7 @@ def _flexible_long_gap(b: _Builder, rng, today, now) -> None:
 
 
 def _resident_continuous(b: _Builder, rng, today, now) -> None:
-    first = rng.randint(2016, 2024)
+    first = rng.randint(2017, 2024)  # insutype 390 exists from 2016-01-12 (R-CODE-001 data)
     rid = b.relation(InsuType.RESIDENT_BASIC, PsnType.ADULT_RESIDENT, date(first, 1, 1))
     for y in range(first, min(today.year + (1 if today.month >= 9 else 0), 2026) + 1):
         if y <= today.year or rng.random() < 0.6:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Callable, Iterator, Sequence
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from yibao import ids
@@ -26,7 +27,7 @@ from yibao.codes import (
     parse_code,
 )
 from yibao.dates import YearMonth
-from yibao.errors import Notice, YibaoError, define
+from yibao.errors import INVALID_INPUT, Notice, YibaoError, define
 from yibao.explain import Decision
 from yibao.model import ContributionLine, DeclaredWage, Enrollment, IdentityDocument, PersonFacts, StatusChange, StatusReason
 from yibao.policy import Policy, default_policy
@@ -37,7 +38,9 @@ from yibao.rules.retirement import check_payment_after_death
 from yibao.rules.status import check_transition
 from yibao.store import repository as repo
 from yibao.store.db import create_engine_for, migrate, session_factory
-from yibao.store.models import LineRow
+from yibao.store.errors import IDEMPOTENCY_CONFLICT
+from yibao.store.models import EnrollmentRow, LineRow, PersonRow
+from yibao.store.types import check_money
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -59,6 +62,11 @@ AFTER_DEATH = define(
 EMPTY_PAYMENT = define("EMPTY_PAYMENT", "缴费明细为空", "no contribution lines were given")
 ZERO_AMOUNT = define("ZERO_AMOUNT", "缴费金额不能为0", "a contribution amount cannot be zero")
 NO_DOCUMENT = define("NO_DOCUMENT", "登记参保人至少需要一个证件", "registering a person needs at least one identity document")
+DEATH_BEFORE_BIRTH = define("DEATH_BEFORE_BIRTH", "死亡日期 {death} 早于出生日期 {birth}", "the date of death {death} is before the date of birth {birth}")
+
+# Column widths of the store (store/models.py): a longer value is refused here, with its field, instead
+# of failing as an untyped database error on PostgreSQL (and being stored silently on SQLite).
+MAX_NAME, MAX_BY, MAX_RELATION_ID, MAX_KEY = 200, 100, 64, 128
 
 
 @dataclass(frozen=True)
@@ -124,6 +132,8 @@ class RecordsService:
         """Register a person (人员登记) with documents; birth date and sex derive from the ID (R-ID-007)."""
         if not documents:
             raise YibaoError(NO_DOCUMENT, field="documents")
+        _check_length(by, MAX_BY, "by")
+        _check_length(name, MAX_NAME, "name")
         today = self.today()
         docs: list[IdentityDocument] = []
         notices: list[Notice] = []
@@ -132,7 +142,7 @@ class RecordsService:
             try:
                 doc = ids.validate_document(ct, number, nationality=nationality, registration_date=today)
             except YibaoError as exc:
-                exc.field = f"documents.{i}.{exc.field or 'number'}"
+                exc.field = f"documents.{i}.{_document_field(exc)}"
                 raise
             notices.extend(ids.check_declared_attributes(doc, declared_birth_date=birth_date, declared_sex=sex))
             birth_date = birth_date or doc.birth_date
@@ -144,14 +154,28 @@ class RecordsService:
 
     def add_document(self, psn_no: str, *, by: str, cert_type: str, number: str, nationality: str | None = None) -> None:
         """A new document for a known person (a new PR card, a residence permit after a travel permit)."""
+        _check_length(by, MAX_BY, "by")
         ct = CertType(parse_code("cert_type", cert_type, field="cert_type", on=self.today()))
-        doc = ids.validate_document(ct, number, nationality=nationality, registration_date=self.today())
+        try:
+            doc = ids.validate_document(ct, number, nationality=nationality, registration_date=self.today())
+        except YibaoError as exc:
+            exc.field = _document_field(exc)
+            raise
         with self._tx() as session:
-            repo.add_document(session, psn_no, IdentityDocument(ct, doc.number, doc.nationality, None, self.today()), by=by, at=self.clock())
+            try:
+                repo.add_document(session, psn_no, IdentityDocument(ct, doc.number, doc.nationality, None, self.today()), by=by, at=self.clock())
+            except YibaoError as exc:  # the repository names the document "documents.number"
+                if exc.field and exc.field.startswith("documents."):
+                    exc.field = exc.field.removeprefix("documents.")
+                raise
 
     def find_person(self, cert_type: str, number: str, nationality: str | None = None) -> str | None:
         with self._read() as session:
-            row = repo.find_person(session, cert_type, number, nationality)
+            try:
+                row = repo.find_person(session, cert_type, number, nationality)
+            except YibaoError as exc:
+                exc.field = _document_field(exc)
+                raise
             return row.psn_no if row is not None else None
 
     def merge_persons(self, keep: str, absorb: str, *, by: str, reason: str) -> None:
@@ -176,6 +200,9 @@ class RecordsService:
     ) -> Decision[str]:
         """Open a 参保关系. Codes are checked (no legacy insutypes), riders need their base (R-CODE-001),
         the employer code is validated; an overlapping normal core relation is reported (R-ENR-002)."""
+        _check_length(by, MAX_BY, "by")
+        if relation_id is not None:
+            _check_length(relation_id, MAX_RELATION_ID, "relation_id")
         region = self.policy.check_region(region)
         it = InsuType(parse_code("insutype", insutype, field="insutype", on=start))
         pt = PsnType(parse_code("psn_type", psn_type, field="psn_type", on=start))
@@ -184,6 +211,8 @@ class RecordsService:
             employer = ids.validate_uscc(employer, field="employer")
         if monthly_wage is not None and monthly_wage < 0:
             raise YibaoError(NEGATIVE_AMOUNT, field="monthly_wage", what="monthly_wage", value=str(monthly_wage))
+        if monthly_wage is not None:
+            monthly_wage = check_money(monthly_wage, field="monthly_wage")  # the store would name it "wages.0.monthly"
         rid = relation_id or f"R{uuid.uuid4().hex[:10].upper()}"
         wages = (DeclaredWage(YearMonth.of(start), monthly_wage),) if monthly_wage is not None else ()
         enrollment = Enrollment(rid, it, region, pt, start, None, (), employer, wages, None, self.today())
@@ -242,6 +271,9 @@ class RecordsService:
         if death_date > self.today():
             raise YibaoError(AFTER_DEATH_FUTURE, field="death_date", death=death_date.isoformat())
         with self._tx() as session:
+            birth = _lock_person(session, psn_no).birth_date
+            if birth is not None and death_date < birth:
+                raise YibaoError(DEATH_BEFORE_BIRTH, field="death_date", death=death_date.isoformat(), birth=birth.isoformat())
             repo.record_death(session, psn_no, death_date, by=by, at=self.clock())
 
     # ----------------------------------------------------------------------------- money
@@ -255,26 +287,52 @@ class RecordsService:
         """
         if not lines:
             raise YibaoError(EMPTY_PAYMENT, field="lines")
+        _check_length(by, MAX_BY, "by")
         with self._tx() as session:
-            facts = repo.load_facts(session, psn_no)
-            keyed = []
-            for i, line in enumerate(lines):
-                rel = _relation(facts, line.relation_id, field=f"lines.{i}.relation_id")
-                if line.amount == 0:
-                    raise YibaoError(ZERO_AMOUNT, field=f"lines.{i}.amount")
-                if line.benefit_year is not None and line.amount > 0 and line.benefit_year > line.paid_on.year:
-                    try:
-                        check_resident_payment(self.policy, rel.region, line.benefit_year, line.paid_on)
-                    except YibaoError as exc:
-                        exc.field = f"lines.{i}.paid_on"
-                        raise
-                if facts.death_date is not None:
+            _lock_person(session, psn_no)
+            return self._record(session, psn_no, lines, by=by)
+
+    def _record(self, session: Session, psn_no: str, lines: Sequence[ContributionLine], *, by: str) -> Posted:
+        """record_contributions inside the caller's transaction (which holds the person's lock)."""
+        facts = repo.load_facts(session, psn_no)
+        keyed = []
+        for i, line in enumerate(lines):
+            rel = _relation(facts, line.relation_id, field=f"lines.{i}.relation_id")
+            if line.month is not None and line.benefit_year is not None:
+                raise YibaoError(INVALID_INPUT, field=f"lines.{i}.benefit_year", reason="a line is for one contribution month or one benefit year, not both")
+            if line.month is None and line.benefit_year is None and line.months_credited <= 0:
+                raise YibaoError(INVALID_INPUT, field=f"lines.{i}.month", reason="a line needs a month, a benefit year or months_credited (lump sum)")
+            if line.key is not None:
+                _check_length(line.key, MAX_KEY, f"lines.{i}.key")
+            if line.amount == 0:
+                raise YibaoError(ZERO_AMOUNT, field=f"lines.{i}.amount")
+            if line.benefit_year is not None and line.amount > 0 and line.benefit_year > line.paid_on.year:
+                try:
+                    check_resident_payment(self.policy, rel.region, line.benefit_year, line.paid_on)
+                except YibaoError as exc:
+                    exc.field = f"lines.{i}.paid_on"
+                    raise
+            if facts.death_date is not None:
+                try:
                     check_payment_after_death(line, facts.death_date)
-                keyed.append(line if line.key else replace(line, key=_line_key(psn_no, line)))
-            at = self.clock()
-            rows = repo.append_lines(session, psn_no, keyed, by=by, at=at)
-            new = sum(1 for row in rows if row.recorded_at == at)  # an idempotent repeat returns the earlier row
-            return Posted(tuple(l.key for l in keyed if l.key), new)
+                except YibaoError as exc:
+                    exc.field = f"lines.{i}.{exc.field or 'paid_on'}"
+                    raise
+            keyed.append(line if line.key else replace(line, key=_line_key(psn_no, line)))
+        inserted: set[LineRow] = set()  # an idempotent repeat returns the earlier row, which is not inserted
+
+        @event.listens_for(session, "before_flush")
+        def _collect(flushing: Session, _context: object, _instances: object) -> None:
+            inserted.update(o for o in flushing.new if isinstance(o, LineRow))
+
+        try:
+            rows = repo.append_lines(session, psn_no, keyed, by=by, at=self.clock())
+        except YibaoError as exc:  # the repository numbers "contributions", this use case takes "lines"
+            if exc.field and exc.field.startswith("contributions."):
+                exc.field = "lines." + exc.field.removeprefix("contributions.").replace(".relation", ".relation_id")
+            raise
+        new = len({row for row in rows if row in inserted})  # a key given twice in one payment is one row
+        return Posted(tuple(l.key for l in keyed if l.key), new)
 
     def quote(self, psn_no: str, pay_on: date) -> Decision[Quote]:
         """What to pay (and back-pay) on ``pay_on`` and what it buys — the rules' quote over the stored facts."""
@@ -282,23 +340,42 @@ class RecordsService:
 
     def post_backpayment(self, psn_no: str, pay_on: date, *, by: str, payment_key: str) -> Posted:
         """Quote, then post exactly the quoted lines (补缴/当月), keyed by ``payment_key`` — posting twice records once."""
-        with self._read() as session:
-            earlier = session.scalars(select(LineRow.idempotency_key).where(LineRow.idempotency_key.startswith(f"{payment_key}:"))).all()
-        if earlier:  # this payment was posted already: record nothing again
-            return Posted(tuple(sorted(k for k in earlier if k)), 0)
-        decision = self.quote(psn_no, pay_on)
-        posted: list[ContributionLine] = []
-        for item in decision.value.items:
-            for due, period in zip(item.lines, item.periods):
-                month = period if isinstance(period, YearMonth) else None
-                year = period if isinstance(period, int) else None
-                kind = ContributionKind.INTERRUPTION_BACKPAY if month is not None and month in item.backpay_months else ContributionKind.REGULAR
-                key = f"{payment_key}:{item.relation_id}:{period}:{due.share.value}:{due.payer.value}"
-                posted.append(
-                    ContributionLine(item.relation_id, kind, due.payer, pay_on, due.amount, month=month, benefit_year=year, base=due.base, key=key)
-                )
-        result = self.record_contributions(psn_no, posted, by=by)
-        return Posted(result.keys, result.new, decision.value)
+        _check_length(by, MAX_BY, "by")
+        if not payment_key:
+            raise YibaoError(INVALID_INPUT, field="payment_key", reason="a payment key is required / 必须提供缴费幂等键")
+        # One transaction holding the person's lock: the check for an earlier posting, the quote and the
+        # posting see the same facts, so a payment posted twice at the same time is posted once (and
+        # the second does not buy the next month with the same key).
+        with self._tx() as session:
+            _lock_person(session, psn_no)
+            earlier = session.execute(
+                select(LineRow.idempotency_key, LineRow.paid_on, EnrollmentRow.psn_no)
+                .join(EnrollmentRow, LineRow.enrollment_id == EnrollmentRow.id)
+                .where(LineRow.idempotency_key.startswith(f"{payment_key}:", autoescape=True))  # "_" and "%" are no wildcards
+            ).all()
+            if earlier:  # this payment was posted already: record nothing again — unless the key names another payment
+                if any(p != psn_no for _, _, p in earlier):  # never name the other person (another region's clerk may ask)
+                    raise YibaoError(IDEMPOTENCY_CONFLICT, field="payment_key", key=payment_key, differences="another person / 其他参保人")
+                days = sorted({d.isoformat() for _, d, _ in earlier if d != pay_on})
+                if days:
+                    raise YibaoError(IDEMPOTENCY_CONFLICT, field="payment_key", key=payment_key, differences=f"paid_on {', '.join(days)}")
+                return Posted(tuple(sorted(k for k, _, _ in earlier if k)), 0)
+            decision = quote(repo.load_facts(session, psn_no), self.policy, pay_on, as_known_on=max(pay_on, self.today()))
+            posted: list[ContributionLine] = []
+            for item in decision.value.items:
+                for due, period in zip(item.lines, item.periods):
+                    month = period if isinstance(period, YearMonth) else None
+                    year = period if isinstance(period, int) else None
+                    kind = ContributionKind.INTERRUPTION_BACKPAY if month is not None and month in item.backpay_months else ContributionKind.REGULAR
+                    key = f"{payment_key}:{item.relation_id}:{period}:{due.share.value}:{due.payer.value}"
+                    _check_length(key, MAX_KEY, "payment_key")
+                    posted.append(
+                        ContributionLine(item.relation_id, kind, due.payer, pay_on, due.amount, month=month, benefit_year=year, base=due.base, key=key)
+                    )
+            if not posted:  # e.g. no wage declared: the quote names the months but no amounts
+                raise YibaoError(EMPTY_PAYMENT, field="pay_on")
+            result = self._record(session, psn_no, posted, by=by)
+            return Posted(result.keys, result.new, decision.value)
 
     # ----------------------------------------------------------------------------- queries
 
@@ -327,6 +404,13 @@ ALREADY_ENROLLED = define(
 AFTER_DEATH_FUTURE = define("AFTER_DEATH_FUTURE", "死亡日期 {death} 晚于今天", "the date of death {death} is in the future")
 
 
+def _lock_person(session: Session, psn_no: str) -> PersonRow:
+    """The person, locked until the transaction ends (PostgreSQL ``FOR UPDATE``; SQLite's BEGIN IMMEDIATE
+    serialises writers anyway): payments and a death of one person are decided one at a time."""
+    session.execute(select(PersonRow.psn_no).where(PersonRow.psn_no == psn_no).with_for_update())
+    return repo.get_person(session, psn_no)
+
+
 def _relation(facts: PersonFacts, relation_id: str, *, field: str = "relation_id") -> Enrollment:
     for e in facts.enrollments:
         if e.relation_id == relation_id:
@@ -335,6 +419,25 @@ def _relation(facts: PersonFacts, relation_id: str, *, field: str = "relation_id
 
 
 def _line_key(psn_no: str, line: ContributionLine) -> str:
-    """A deterministic idempotency key for a line posted without one: the same payment twice is one line."""
+    """A deterministic idempotency key for a line posted without one: the same payment twice is one line.
+
+    The amount is written with two decimals, so that 400, 400.0 and 400.00 are the same payment; keys
+    longer than the column (long person or relation numbers) are shortened to a digest.
+    """
     period = str(line.month) if line.month is not None else f"Y{line.benefit_year}" if line.benefit_year else f"L{line.months_credited}"
-    return f"{psn_no}:{line.relation_id}:{period}:{line.kind.value}:{line.payer.value}:{line.paid_on.isoformat()}:{line.amount}"
+    try:
+        amount = format(Decimal(line.amount).quantize(Decimal("0.01")), "f")
+    except (InvalidOperation, TypeError, ValueError):  # refused later, with its field, by the store's money check
+        amount = str(line.amount)
+    key = f"{psn_no}:{line.relation_id}:{period}:{line.kind.value}:{line.payer.value}:{line.paid_on.isoformat()}:{amount}"
+    return key if len(key) <= MAX_KEY else "sha256:" + hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def _check_length(value: str | None, limit: int, field: str) -> None:
+    if value is not None and len(value) > limit:
+        raise YibaoError(INVALID_INPUT, field=field, reason=f"at most {limit} characters / 最多 {limit} 个字符")
+
+
+def _document_field(exc: YibaoError) -> str:
+    """The service's name for the input an ID check refused (the ids package calls the number "cert_no")."""
+    return "nationality" if exc.field == "nationality" else "cert_type" if exc.field == "cert_type" else "number"
