@@ -25,7 +25,6 @@ with warnings.catch_warnings():  # starlette's TestClient on httpx warns that it
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
-from store import pg  # tests/ is on sys.path (tests/conftest.py)
 from store.conftest import PostgresCluster
 
 import yibao.store.auth_models  # noqa: F401 - the auth tables on Base.metadata
@@ -152,21 +151,10 @@ USERS = {
 }
 
 
-@pytest.fixture(scope="session")
-def api_postgres() -> Iterator[PostgresCluster]:
-    server = pg.PostgresServer(pg.binaries_or_skip()).start()
-    cluster = PostgresCluster(server)
-    try:
-        yield cluster
-    finally:
-        cluster.admin.dispose()
-        server.stop()
-
-
 def database_url(backend: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
     if backend == "sqlite":
         return f"sqlite:///{tmp_path_factory.mktemp('api') / 'yibao.db'}"
-    cluster: PostgresCluster = request.getfixturevalue("api_postgres")
+    cluster: PostgresCluster = request.getfixturevalue("postgres")
     return cluster.create_database(migrated=True)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 
-from store.conftest import Database, backend, db, postgres  # noqa: F401  (the store tests' fixtures, reused)
+from store.conftest import Database, backend, db  # noqa: F401  (the store tests' fixtures, reused; postgres is in tests/conftest.py)
 from yibao.service import RecordsService
 from yibao.store.models import Base
 from yibao.store.types import SHANGHAI

@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from yibao.store.db import create_engine_for, migrate, session_factory
 
-from . import pg
 from .pg import PostgresServer
 
 BACKENDS = ("sqlite", "postgresql")
@@ -58,15 +57,8 @@ class PostgresCluster:
         return self.server.url(name)
 
 
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[PostgresCluster]:
-    server = PostgresServer(pg.binaries_or_skip()).start()
-    cluster = PostgresCluster(server)
-    try:
-        yield cluster
-    finally:
-        cluster.admin.dispose()
-        server.stop()
+# The session's PostgreSQL server (fixture ``postgres``) is defined once, in tests/conftest.py,
+# and shared by the store, service and API suites.
 
 
 @pytest.fixture(params=BACKENDS)
