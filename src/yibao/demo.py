@@ -62,7 +62,7 @@ def _name(rng: random.Random) -> str:
 
 
 class _Builder:
-    def __init__(self, rng: random.Random, psn_no: str, region: str, birth: date, female: bool) -> None:
+    def __init__(self, rng: random.Random, psn_no: str, region: str, birth: date, female: bool, used: set[str]) -> None:
         self.rng = rng
         self.psn_no = psn_no
         self.region = region
@@ -73,7 +73,11 @@ class _Builder:
         self.groups: list[GroupMembership] = []
         self.events: list[LifeEvent] = []
         self.death: date | None = None
-        self.docs = [IdentityDocument(CertType.RESIDENT_ID, resident_id(rng, region, birth, female))]
+        number = resident_id(rng, region, birth, female)
+        while number in used:  # one number, one person (R-ID-005): draw another sequence on a collision
+            number = resident_id(rng, region, birth, female)
+        used.add(number)
+        self.docs = [IdentityDocument(CertType.RESIDENT_ID, number)]
 
     def relation(self, insutype: InsuType, psn: PsnType, start: date, end: date | None = None, region: str | None = None, status=()) -> str:
         rid = f"{self.psn_no}-{len(self.enrollments) + 1}"
@@ -116,6 +120,7 @@ def population(size: int = 3000, *, seed: int = 20251123, today: date = date(202
         ("student", 4), ("retiree", 7), ("luzhou_lump_sum", 1), ("assistance", 3), ("duplicate_residents", 1), ("deceased", 1),
     ]
     names, weights = zip(*stories)
+    used: set[str] = set()
     for i in range(size):
         story = rng.choices(names, weights)[0]
         region = REGIONS[i % len(REGIONS)] if story != "luzhou_lump_sum" else "510500"
@@ -127,7 +132,7 @@ def population(size: int = 3000, *, seed: int = 20251123, today: date = date(202
             birth = date(rng.randint(2004, 2007), rng.randint(1, 12), rng.randint(1, 28))
         elif story in ("retiree", "luzhou_lump_sum"):
             birth = date(rng.randint(1950, 1964), rng.randint(1, 12), rng.randint(1, 28))
-        b = _Builder(rng, f"D{i + 1:06d}", region, birth, female)
+        b = _Builder(rng, f"D{i + 1:06d}", region, birth, female, used)
         _STORIES[story](b, rng, today, now)
         yield DemoPerson(b.facts(_name(rng)), story)
 
