@@ -9,9 +9,12 @@ What it does:
    fewer demo people than ``--people``), or by default starts a throw-away PostgreSQL server in a
    temporary directory (initdb + pg_ctl, Unix socket only, fsync off; as root it runs as the
    ``postgres`` OS user or ``yibao-pg``, created if absent) and stops it at the end;
-2. loads ``--people`` people of the demo population (``yibao.demo.population``) with
-   ``repository.add_facts`` in large transactions (``--batch`` people each), in ``--load-jobs``
-   processes, and prints the load rate; a person whose document collides with an earlier one
+2. loads ``--people`` people of the demo population (``yibao.demo.population``) with the bulk
+   loader ``yibao.store.bulk.bulk_add_facts`` (COPY; the same rows as ``add_facts``, a test checks
+   it) in large transactions (``--batch`` people each), in ``--load-jobs`` processes, computes each
+   person's coverage projection from the same facts in memory (``index_from_facts``, what the
+   service computes; a sample is checked against the service's own computation from the
+   database), and prints the load rate; a person whose document collides with an earlier one
    (the generator draws ID numbers at random) is skipped and counted;
 3. creates a read-only system token (auditor, every region) in process;
 4. starts ``uvicorn yibao.cli_serve:app_from_env --factory --workers N`` on 127.0.0.1 (a free port);
@@ -78,36 +81,61 @@ def _load_part(url: str, size: int, part: int, parts: int, batch: int, skip_belo
 
     Every process generates the whole (deterministic) population and keeps its share, so the
     people are the same whatever the number of processes."""
+    from sqlalchemy import bindparam, update
     from sqlalchemy.exc import IntegrityError
 
     from yibao import demo
     from yibao.errors import YibaoError
+    from yibao.rules import coverage_codec
+    from yibao.service.coverage import index_from_facts
     from yibao.service.records import RecordsService
-    from yibao.store import repository as repo
+    from yibao.store.bulk import bulk_add_facts
+    from yibao.store.projection import CoverageProjectionRow
 
     service = RecordsService.open(url, migrate_first=False)
     today = service.today()
     pending: list = []
     seen: set[tuple[str, str, str]] = set()  # document keys of the whole population, in order
     skipped = 0
+    table = CoverageProjectionRow.__table__
+    keep = (
+        update(table)
+        .where(table.c.psn_no == bindparam("b_psn"), table.c.revision == 1)
+        .values(payload=bindparam("b_payload"), known_on=today, stable_through=bindparam("b_through"), regions=bindparam("b_regions"),
+                computed_at=bindparam("b_at"))
+    )
 
-    def flush(people: list) -> tuple[int, int]:
+    def write(people: list) -> list:
+        """The people written (all of them, or one by one after a conflict)."""
         try:
             with service.sessions() as session, session.begin():
-                for p in people:
-                    repo.add_facts(session, p.facts, by=DEMO_BY)
-            return len(people), 0
+                bulk_add_facts(session, [p.facts for p in people], by=DEMO_BY)
+            return people
         except (IntegrityError, YibaoError):  # e.g. a document already in the database: one savepoint per person
-            ok = bad = 0
+            ok = []
             with service.sessions() as session, session.begin():
                 for p in people:
                     try:
                         with session.begin_nested():
-                            repo.add_facts(session, p.facts, by=DEMO_BY)
-                        ok += 1
+                            bulk_add_facts(session, [p.facts], by=DEMO_BY)
+                        ok.append(p)
                     except (IntegrityError, YibaoError):
-                        bad += 1
-            return ok, bad
+                        pass
+            return ok
+
+    def flush(people: list) -> tuple[int, int]:
+        """Write the people, then their coverage projections computed from the same facts in memory
+        (what the service computes from the database; ``verify_projections`` checks a sample)."""
+        ok = write(people)
+        values = []
+        for p in ok:
+            index, regions = index_from_facts(p.facts.known_on(today), p.facts, service.policy, today)
+            values.append({"b_psn": p.facts.person_id, "b_payload": coverage_codec.encode(index), "b_through": index.stable_through,
+                           "b_regions": ",".join(sorted(regions)), "b_at": service.clock()})
+        if values:
+            with service.sessions() as session, session.begin():
+                session.connection().execute(keep, values)  # Core executemany
+        return len(ok), len(people) - len(ok)
 
     try:
         for i, person in enumerate(demo.population(size, today=today)):
@@ -178,6 +206,32 @@ def load_people(url: str, size: int, jobs: int, batch: int) -> tuple[int, int, f
     seconds = time.perf_counter() - t0
     service.engine.dispose()
     return added, skipped, seconds
+
+
+def verify_projections(url: str, n: int = 200, seed: int = 11) -> None:
+    """The loader computed the projections from the facts in memory: check a sample against what the
+    service computes from the database (the payloads must be identical); exit if one differs."""
+    from sqlalchemy import text
+
+    from yibao.rules import coverage_codec
+    from yibao.service.coverage import index_from_facts
+    from yibao.service.records import RecordsService
+    from yibao.store import repository as repo
+
+    service = RecordsService.open(url, migrate_first=False)
+    with service.sessions() as s:
+        rows = s.execute(text(
+            "SELECT psn_no, payload, known_on FROM coverage_projection TABLESAMPLE SYSTEM (1) REPEATABLE (:seed) WHERE payload IS NOT NULL LIMIT :n"
+        ), {"seed": seed, "n": n}).all()
+        if len(rows) < n:
+            rows = s.execute(text("SELECT psn_no, payload, known_on FROM coverage_projection WHERE payload IS NOT NULL LIMIT :n"), {"n": n}).all()
+        for psn_no, payload, known_on in rows:
+            known = repo.load_facts(s, psn_no, as_known_on=known_on)
+            index, _ = index_from_facts(known, repo.load_facts(s, psn_no), service.policy, known_on)
+            if coverage_codec.encode(index) != payload:
+                sys.exit(f"the loaded projection of {psn_no} differs from the service's: loader bug")
+    service.engine.dispose()
+    print(f"verified {len(rows)} loaded coverage projections against the service's own computation: identical")
 
 
 def sample_documents(url: str, n: int, seed: int = 7) -> list[tuple[str, str]]:
@@ -330,6 +384,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=2000, help="people per loading transaction (default 2000)")
     parser.add_argument("--load-jobs", type=int, default=2, help="loader processes (default 2)")
     parser.add_argument("--client", choices=("httpx", "wrk"), default="httpx", help="load generator (default httpx)")
+    parser.add_argument("--load-only", action="store_true", help="load (and verify) the people, then stop (use with --database)")
     args = parser.parse_args()
 
     pg = None
@@ -349,6 +404,9 @@ def main() -> None:
             if added:
                 print(f"loaded {added} people in {secs:.1f} s ({added / secs:.0f} people/s; {args.load_jobs} loader processes, "
                       f"{args.batch} per transaction; {skipped} skipped for a colliding generated ID number)")
+        verify_projections(url)
+        if args.load_only:
+            return
         from sqlalchemy import func, select
 
         from yibao.service.records import RecordsService
@@ -358,8 +416,10 @@ def main() -> None:
         with service.sessions() as s:
             people = s.scalar(select(func.count()).select_from(PersonRow)) or 0
             lines = s.scalar(select(func.count()).select_from(LineRow)) or 0
+        counts = service.coverage_counts()
         service.engine.dispose()
-        print(f"people in the database: {people} ({lines} contribution lines)")
+        print(f"people in the database: {people} ({lines} contribution lines); coverage projections usable today: {counts['fresh']}, "
+              f"stale or missing: {counts['stale']} (computed on first lookup, or by `yibao coverage refresh`)")
 
         pairs = sample_documents(url, args.sample)
         token = system_token(url)

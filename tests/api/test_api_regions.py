@@ -23,7 +23,7 @@ def victim(world: World) -> dict[str, str]:
         {"relation_id": rid, "payer": "INDIVIDUAL", "paid_on": "2026-09-15", "amount": "567.00", "month": "2026-09", "key": f"v-{psn_no}"}
     ]})
     assert r.status_code == 200, r.text
-    return {"psn": psn_no, "rid": rid, "number": number}
+    return {"psn": psn_no, "rid": rid, "number": number, "transfer_no": "TNONE", "refund_no": "FNONE"}
 
 
 # (method, path template, body or params); {psn} {rid} {number} come from the victim
@@ -46,6 +46,20 @@ ROUTES = [
     ("POST", "/persons/{psn}/backpayments", {"json": {"pay_on": "2026-11-20", "payment_key": "X{psn}"}}),
     ("GET", "/persons/{psn}/timeline", {"params": {"on": "2026-10-01"}}),
     ("GET", "/persons/{psn}/contributions-due", {"params": {"months": "2026-01..2026-12"}}),
+    # cases (transfers, refunds, retirement, account, corrections)
+    ("POST", "/persons/{psn}/transfers", {"json": {"relation_id": "{rid}", "receiving_relation_id": "{rid}", "accepted_on": "2026-10-10"}}),
+    ("POST", "/persons/{psn}/transfers/{transfer_no}/in", {"json": {"form_received_on": "2026-10-20"}}),
+    ("GET", "/persons/{psn}/transfers", {}),
+    ("POST", "/persons/{psn}/refunds", {"json": {"relation_id": "{rid}", "rule": "R-REF-003", "year": 2026, "first_unit_month": "2026-10"}}),
+    ("POST", "/persons/{psn}/refunds/{refund_no}/decision", {"json": {"approve": False, "reason": "试图跨区审核"}}),
+    ("GET", "/persons/{psn}/refunds", {}),
+    ("GET", "/persons/{psn}/relations/{rid}/retirement", {"params": {"on": "2026-10-01"}}),
+    ("POST", "/persons/{psn}/relations/{rid}/retirement-topup", {"json": {"pay_on": "2026-10-01", "payment_key": "R{psn}"}}),
+    ("POST", "/persons/{psn}/relations/{rid}/retire", {"json": {"retired_on": "2026-10-01"}}),
+    ("GET", "/persons/{psn}/account", {"params": {"on": "2026-10-01"}}),
+    ("POST", "/persons/{psn}/relations/{rid}/status-corrections", {"json": {"effective": "2026-10-01", "reason": "r", "withdraw": True}}),
+    ("POST", "/persons/{psn}/relations/{rid}/wage-corrections", {"json": {"from_month": "2026-09", "monthly_wage": "1", "reason": "r"}}),
+    ("POST", "/persons/{psn}/death/correction", {"json": {"death_date": None, "reason": "r"}}),
 ]
 ROLE_ONLY = {("POST", "/persons/{psn}/merge")}  # administrators only: a clerk is refused by role first
 

@@ -27,7 +27,7 @@ from .errors import (
     status_for,
 )
 from .logs import AccessLogMiddleware, install_masking, mask_text
-from .routes import auth, money, persons
+from .routes import auth, cases, money, persons
 from .security import DEFAULT_SESSION_TTL, AccessStore
 
 
@@ -130,6 +130,7 @@ def create_app(
     app.include_router(auth.router)
     app.include_router(persons.router)
     app.include_router(money.router)
+    app.include_router(cases.router)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:

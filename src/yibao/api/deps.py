@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
+from sqlalchemy import Connection
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from yibao.errors import YibaoError
@@ -27,6 +28,11 @@ def context(request: Request) -> Context:
     return request.app.state.yibao
 
 
+async def _context(request: Request) -> Context:
+    # async: no I/O here, and FastAPI runs a plain ``def`` dependency in the thread pool (a hop per call)
+    return request.app.state.yibao
+
+
 bearer = HTTPBearer(
     auto_error=False,
     scheme_name="bearer",
@@ -34,32 +40,41 @@ bearer = HTTPBearer(
 )
 
 
-def caller(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> Principal:
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+
+
+def authenticate(request: Request, credentials: HTTPAuthorizationCredentials | None, connection: Connection | None = None) -> Principal:
+    """The caller behind the bearer token (blocking: a database query, on ``connection`` if given)."""
     if credentials is None or not credentials.credentials:
         raise YibaoError(AUTH_REQUIRED, field="authorization")
-    principal = context(request).access.authenticate(credentials.credentials)
+    principal = context(request).access.authenticate(credentials.credentials, connection=connection)
     request.state.principal = principal
     return principal
 
 
-def _require(*roles: str) -> Callable[[Principal], Principal]:
-    needed = " / ".join(roles)
+def check_role(principal: Principal, roles: tuple[str, ...]) -> Principal:
+    if principal.role not in roles:
+        raise YibaoError(ROLE_FORBIDDEN, field=None, role=principal.role, needed=" / ".join(roles))
+    return principal
 
-    def dependency(principal: Annotated[Principal, Depends(caller)]) -> Principal:
-        if principal.role not in roles:
-            raise YibaoError(ROLE_FORBIDDEN, field=None, role=principal.role, needed=needed)
-        return principal
+
+def caller(request: Request, credentials: Credentials) -> Principal:
+    return authenticate(request, credentials)
+
+
+def _require(*roles: str) -> Callable[[Principal], Principal]:
+    async def dependency(principal: Annotated[Principal, Depends(caller)]) -> Principal:
+        return check_role(principal, roles)
 
     return dependency
 
 
-Reader = Annotated[Principal, Depends(_require(CLERK, AUDITOR, ADMINISTRATOR))]
-Writer = Annotated[Principal, Depends(_require(CLERK, ADMINISTRATOR))]
+READERS = (CLERK, AUDITOR, ADMINISTRATOR)
+WRITERS = (CLERK, ADMINISTRATOR)
+Reader = Annotated[Principal, Depends(_require(*READERS))]
+Writer = Annotated[Principal, Depends(_require(*WRITERS))]
 Admin = Annotated[Principal, Depends(_require(ADMINISTRATOR))]
-Ctx = Annotated[Context, Depends(context)]
+Ctx = Annotated[Context, Depends(_context)]
 
 
 def scope_of(ctx: Context, psn_no: str) -> PersonScope:
@@ -84,7 +99,7 @@ class Paging:
         return (self.page - 1) * self.page_size
 
 
-def paging(
+async def paging(
     page: Annotated[int, Query(ge=1, le=1_000_000, description="页码，从 1 开始 / page, from 1")] = 1,
     page_size: Annotated[int, Query(ge=1, le=200, description="每页条数（≤200）/ items per page")] = 50,
 ) -> Paging:

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import func, select
+from sqlalchemy import Connection, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -114,6 +114,16 @@ def _principal_regions(role: str, stored: str | None) -> frozenset[str] | None:
     if role == ADMINISTRATOR or stored == ALL_REGIONS:
         return None
     return frozenset(split_regions(stored))
+
+
+_AUTHENTICATE = (
+    select(
+        TokenRow.id, TokenRow.kind, TokenRow.name, TokenRow.role, TokenRow.regions, TokenRow.revoked_at, TokenRow.expires_at, TokenRow.user_id,
+        UserRow.username, UserRow.role.label("user_role"), UserRow.regions.label("user_regions"), UserRow.active,
+    )
+    .outerjoin(UserRow, UserRow.id == TokenRow.user_id)
+    .where(TokenRow.token_hash == bindparam("token_hash"))
+)
 
 
 class AccessStore:
@@ -265,23 +275,26 @@ class AccessStore:
                 row.revoked_at = self.clock()
             return row
 
-    def authenticate(self, token: str) -> Principal:
-        """The caller behind a bearer token; ``TOKEN_INVALID`` if unknown, expired, revoked or inactive."""
+    def authenticate(self, token: str, *, connection: Connection | None = None) -> Principal:
+        """The caller behind a bearer token; ``TOKEN_INVALID`` if unknown, expired, revoked or inactive.
+
+        Every request asks, so this is one Core query (no ORM session), on ``connection`` if given.
+        """
         if not token.startswith((SESSION_PREFIX, SYSTEM_PREFIX)) or len(token) > 200:
             raise YibaoError(TOKEN_INVALID, field="authorization")
-        with self.sessions() as s:
-            found = s.execute(
-                select(TokenRow, UserRow).outerjoin(UserRow, UserRow.id == TokenRow.user_id).where(TokenRow.token_hash == token_hash(token))
-            ).first()
-        if found is None:
+        if connection is not None:
+            row = connection.execute(_AUTHENTICATE, {"token_hash": token_hash(token)}).first()
+        else:
+            with self.sessions.kw["bind"].connect() as own:
+                row = own.execute(_AUTHENTICATE, {"token_hash": token_hash(token)}).first()
+        if row is None:
             raise YibaoError(TOKEN_INVALID, field="authorization")
-        row, user = found
         now = self.clock()
         if row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
             raise YibaoError(TOKEN_INVALID, field="authorization")
         if row.kind == "session":
-            if user is None or not user.active:
+            if row.username is None or not row.active:
                 raise YibaoError(TOKEN_INVALID, field="authorization")
-            return Principal(user.username, "user", user.role, _principal_regions(user.role, user.regions), row.id, user.id)
+            return Principal(row.username, "user", row.user_role, _principal_regions(row.user_role, row.user_regions), row.id, row.user_id)
         assert row.role is not None
         return Principal(row.name, "system", row.role, _principal_regions(row.role, row.regions), row.id)

@@ -191,10 +191,7 @@ class Timeline:
 
     def coverage_on(self, d: date) -> BenefitPeriod | None:
         """The relation that gives benefits on ``d`` (employee first), or None."""
-        found = self.periods_on(d)
-        if not found:
-            return None
-        return sorted(found, key=lambda p: (p.insutype is not InsuType.EMPLOYEE_BASIC, p.start))[0]
+        return _first_by_priority(self.periods_on(d))
 
     def covered(self, d: date) -> bool:
         return self.coverage_on(d) is not None
@@ -1767,26 +1764,102 @@ def coverage_on(facts: PersonFacts, policy: Policy, on: date, as_known_on: date 
     return answer_coverage(build_timeline(facts, policy, as_known_on), on)
 
 
-def answer_coverage(timeline: Timeline, on: date) -> Decision[Coverage]:
-    """The same answer from a timeline already built."""
-    period = timeline.coverage_on(on)
+@dataclass(frozen=True)
+class StartWindow:
+    """The months a start decision spoke for, and its reasons (what "why not covered" cites)."""
+
+    first_month: YearMonth
+    last_month: YearMonth
+    reasons: tuple[Reason, ...]
+
+
+@dataclass(frozen=True)
+class CoverageIndex:
+    """What answering "is X covered on D" needs from a timeline, small enough to store per person.
+
+    ``stable_through`` is the last as-known-on day on which, with no new facts, the timeline gives
+    this same index (see :func:`knowledge_stable_through`); ``None`` when ``as_known_on`` is None.
+    """
+
+    person_id: str
+    as_known_on: date | None
+    stable_through: date | None
+    periods: tuple[BenefitPeriod, ...]
+    starts: tuple[StartWindow, ...]
+    notices: tuple[Notice, ...]
+
+    def coverage_on(self, d: date) -> BenefitPeriod | None:
+        """The relation that gives benefits on ``d`` (employee first), or None."""
+        return _first_by_priority([p for p in self.periods if p.contains(d)])
+
+
+def _first_by_priority(found: Iterable[BenefitPeriod]) -> BenefitPeriod | None:
+    """Employee benefits before resident ones (Y-PRIORITY-001), then the earliest start."""
+    return min(found, key=lambda p: (p.insutype is not InsuType.EMPLOYEE_BASIC, p.start), default=None)
+
+
+def coverage_index(timeline: Timeline, stable_through: date | None = None) -> CoverageIndex:
+    starts = tuple(StartWindow(s.first_month, s.last_month, s.decision.reasons) for s in timeline.starts)
+    return CoverageIndex(timeline.person_id, timeline.as_known_on, stable_through, timeline.periods, starts, timeline.notices)
+
+
+def knowledge_stable_through(facts: PersonFacts, k: date) -> date:
+    """The last day K' ≥ ``k`` such that the timeline as known on K' equals the one as known on ``k``
+    as long as no fact is added or superseded (the coverage projection's validity; property-tested).
+
+    The timeline reads K through its month (collection grace, open-ended periods: the month's last
+    day), through the relations' status on K and their start and end days, and through which facts
+    are known by K (a fact dated after K becomes known on that day).
+    """
+    limit = YearMonth.of(k).last_day()
+
+    def before(day: date | None) -> None:
+        nonlocal limit
+        if day is not None and day > k:
+            limit = min(limit, day - timedelta(days=1))
+
+    for e in facts.enrollments:
+        before(e.recorded_on or e.start)
+        before(e.start)
+        if e.end is not None:
+            before(e.end + timedelta(days=1))
+        for s in e.status_changes:
+            before(s.recorded_on or s.effective)
+            before(s.effective)
+    for c in facts.contributions:
+        before(c.recorded_on or c.paid_on)
+    for g in facts.groups:
+        before(g.recorded_on or g.start)
+    for ev in facts.events:
+        before(ev.recorded_on or ev.on)
+    for sp in facts.service_periods:
+        before(sp.recorded_on)
+    if facts.death_date is not None:
+        before(facts.death_recorded_on or facts.death_date)
+    return limit
+
+
+def answer_coverage(timeline: Timeline | CoverageIndex, on: date) -> Decision[Coverage]:
+    """The same answer from a timeline already built, or from its stored :class:`CoverageIndex`."""
+    index = timeline if isinstance(timeline, CoverageIndex) else coverage_index(timeline)
+    period = index.coverage_on(on)
     if period is None:
-        why = _why_not_covered(timeline, on)
-        return Decision(Coverage(on, False, None, None, None, None), why, timeline.notices)
+        why = _why_not_covered(index, on)
+        return Decision(Coverage(on, False, None, None, None, None), why, index.notices)
     status_zh = f"{on} 在参保关系 {period.relation_id}（{period.insutype.value}，统筹区 {period.region}）的待遇享受期 {period.start}–{period.end or '至今'} 内"
     status_en = f"{on} is inside the benefit period {period.start}–{period.end or 'open'} of relation {period.relation_id} ({period.insutype.value}, region {period.region})"
     head = reason("Y-TIMELINE", status_zh, status_en)
-    return Decision(Coverage(on, True, period.relation_id, period.insutype, period.region, period), (head, *period.start_reasons), timeline.notices)
+    return Decision(Coverage(on, True, period.relation_id, period.insutype, period.region, period), (head, *period.start_reasons), index.notices)
 
 
-def _why_not_covered(timeline: Timeline, on: date) -> tuple[Reason, ...]:
+def _why_not_covered(index: CoverageIndex, on: date) -> tuple[Reason, ...]:
     reasons: list[Reason] = []
-    for p in timeline.periods:
+    for p in index.periods:
         if p.end is not None and p.end < on and p.end >= on - timedelta(days=400):
             reasons.extend(p.end_reasons)
-    for s in timeline.starts:
+    for s in index.starts:
         if s.first_month <= YearMonth.of(on) <= s.last_month:
-            reasons.extend(s.decision.reasons)
+            reasons.extend(s.reasons)
     if not reasons:
         reasons.append(reason("Y-TIMELINE", f"{on} 没有已缴费且已过等待期的参保关系", f"no relation is paid and past its waiting period on {on}"))
     return tuple(reasons)

@@ -32,10 +32,12 @@ from yibao.explain import Decision
 from yibao.model import ContributionLine, DeclaredWage, Enrollment, IdentityDocument, PersonFacts, StatusChange, StatusReason
 from yibao.policy import Policy, default_policy
 from yibao.rules.contribution import NEGATIVE_AMOUNT, ContributionSchedule, contribution_schedule
-from yibao.rules.entitlement import Coverage, Timeline, answer_coverage, build_timeline, check_resident_payment
+from yibao.rules.entitlement import Timeline, build_timeline, check_resident_payment
 from yibao.rules.quote import Quote, quote
 from yibao.rules.retirement import check_payment_after_death
 from yibao.rules.status import check_transition
+from yibao.service.cases import CaseUseCases
+from yibao.service.coverage import CoverageQueries
 from yibao.store import repository as repo
 from yibao.store.db import create_engine_for, migrate, session_factory
 from yibao.store.errors import IDEMPOTENCY_CONFLICT
@@ -84,7 +86,7 @@ class Posted:
     quote: Quote | None = None
 
 
-class RecordsService:
+class RecordsService(CaseUseCases, CoverageQueries):
     """Use cases over one database. Thread-safe: each call opens its own session."""
 
     def __init__(self, sessions: sessionmaker[Session], policy: Policy | None = None, clock: Callable[[], datetime] | None = None) -> None:
@@ -386,10 +388,6 @@ class RecordsService:
     def timeline(self, psn_no: str, *, as_known_on: date | None = None) -> Timeline:
         k = as_known_on or self.today()
         return build_timeline(self.facts(psn_no, as_known_on=k), self.policy, k)
-
-    def covered_on(self, psn_no: str, on: date, *, as_known_on: date | None = None) -> Decision[Coverage]:
-        """Is the person covered on ``on``, under which relation, and why (the hospital-facing question)."""
-        return answer_coverage(self.timeline(psn_no, as_known_on=as_known_on), on)
 
     def contributions_due(self, psn_no: str, first: YearMonth, last: YearMonth, *, as_known_on: date | None = None) -> Decision[ContributionSchedule]:
         k = as_known_on or self.today()

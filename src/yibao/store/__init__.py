@@ -10,7 +10,8 @@
 ``rules`` never imports this package (DESIGN §3); the service layer calls it.
 """
 
-from yibao.store import repository
+from yibao.store import projection, repository
+from yibao.store import case_models  # noqa: F401,E402  (revision 0004: the records cases' tables on Base)
 from yibao.store.db import DEFAULT_URL, create_engine_for, migrate, session_factory
 
-__all__ = ["DEFAULT_URL", "create_engine_for", "migrate", "repository", "session_factory"]
+__all__ = ["DEFAULT_URL", "create_engine_for", "migrate", "projection", "repository", "session_factory"]

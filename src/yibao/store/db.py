@@ -105,5 +105,13 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
-    """Sessions for ``engine``; objects stay readable after commit (``expire_on_commit=False``)."""
-    return sessionmaker(bind=engine, expire_on_commit=False)
+    """Sessions for ``engine``; objects stay readable after commit (``expire_on_commit=False``).
+
+    Every transaction of these sessions that writes a person's rows invalidates that person's
+    coverage projection before it commits (:mod:`yibao.store.projection`).
+    """
+    from yibao.store.projection import track_writes
+
+    factory = sessionmaker(bind=engine, expire_on_commit=False)
+    track_writes(factory)
+    return factory

@@ -6,7 +6,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials
+from starlette.concurrency import run_in_threadpool
 from pydantic import AfterValidator
 
 from yibao.dates import YearMonth, parse_month_range
@@ -16,8 +18,8 @@ from yibao.model import ContributionLine
 from yibao.rules.entitlement import answer_coverage
 
 from .. import present
-from ..access import check_relation
-from ..deps import Ctx, Pages, Reader, Writer, visible_person
+from ..access import PersonScope, check_person, check_relation
+from ..deps import READERS, Credentials, Ctx, Pages, Reader, Writer, authenticate, check_role, context, visible_person
 from ..errors import DOCUMENT_NOT_FOUND, MONTH_RANGE_TOO_LONG
 from ..schemas import (
     MAX_DAY,
@@ -184,26 +186,47 @@ def contributions_due(
     response_model=CoverageOut,
     responses=errors(400, 401, 403, 404, 409),
 )
-def coverage(
-    principal: Reader,
-    ctx: Ctx,
+async def coverage(
+    request: Request,
+    credentials: Credentials,
     cert_type: Annotated[str, Query(min_length=1, max_length=6, description="证件类型 / document type, e.g. 01"), Plain],
     number: Annotated[str, Query(min_length=1, max_length=64, description="证件号码 / document number"), Plain],
     nationality: Annotated[str | None, Query(min_length=2, max_length=3, pattern=r"^[A-Za-z]+$")] = None,
     on: DayQuery = None,
     as_known_on: DayQuery = None,
-) -> CoverageOut:
-    try:
-        psn_no = ctx.service.find_person(cert_type, number, nationality)
-    except YibaoError as exc:
-        raise _document_error(exc, "") from None
-    if psn_no is None:
+) -> Response:
+    # The hospital path: authentication, lookup and answer in one trip to the thread pool, and the
+    # response written once (no second validation of the model FastAPI would otherwise run).
+    body = await run_in_threadpool(_coverage, request, credentials, cert_type, number, nationality, on, as_known_on)
+    return Response(body, media_type="application/json")
+
+
+def _coverage(
+    request: Request,
+    credentials: HTTPAuthorizationCredentials | None,
+    cert_type: str,
+    number: str,
+    nationality: str | None,
+    on: date | None,
+    as_known_on: date | None,
+) -> bytes:
+    ctx = context(request)
+    with ctx.service.lookups.connect() as connection:  # one connection for the token and the document
+        principal = check_role(authenticate(request, credentials, connection), READERS)
+        today = ctx.service.today()
+        day, k = _day(on, today), _day(as_known_on, today)
+        try:
+            found = ctx.service.locate_document(cert_type, number, nationality, connection=connection)
+        except YibaoError as exc:
+            raise _document_error(exc, "") from None
+    if found is None:
         raise YibaoError(DOCUMENT_NOT_FOUND, field="number", cert_type=cert_type, number=mask(number))
-    visible_person(ctx, principal, psn_no)
-    today = ctx.service.today()
-    day, k = _day(on, today), _day(as_known_on, today)
-    answer = ctx.service.covered_on(psn_no, day, as_known_on=k)
-    return CoverageOut(**present.coverage(psn_no, answer, k))
+    if found.usable_on(today) and found.regions and not found.merged:  # the region rule from the same indexed row
+        check_person(principal, PersonScope(found.psn_no, found.psn_no, found.regions, {}, None))
+    else:
+        visible_person(ctx, principal, found.psn_no)
+    answer = ctx.service.coverage_of_found(found, day, as_known_on=k)
+    return CoverageOut(**present.coverage(answer.psn_no, answer.answer, k)).model_dump_json().encode()
 
 
 __all__ = ["router"]
