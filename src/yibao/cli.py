@@ -444,6 +444,12 @@ def _register_extensions() -> None:
     from yibao.cli_serve import serve
 
     app.command("serve", help="启动记录服务 API（首次启动创建数据库并载入演示数据）/ start the records service API")(guarded(serve))
+    from yibao.cli_coverage import coverage_app, refresh, status
+
+    coverage_app.registered_commands.clear()  # registered again with the error guard
+    coverage_app.command("status", help="今天可用的投影数 / how many projections are usable today")(guarded(status))
+    coverage_app.command("refresh", help="计算缺失或过期的投影 / compute the missing and stale projections")(guarded(refresh))
+    app.add_typer(coverage_app, name="coverage")
     # import sets its own exit statuses (0 all imported, 1 batches rejected, 2 unusable input)
     app.command("import", help="批量导入人员、参保关系和缴费明细（CSV/Parquet）/ bulk import from CSV or Parquet")(import_command)
 
