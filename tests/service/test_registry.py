@@ -143,3 +143,15 @@ def test_merge_refusals(svc, unchanged):
     rejected(unchanged, "MERGE_CONFLICT", "absorb", svc.merge_persons, keep, other, by="auditor-1", reason="same relation id")
     svc.merge_persons(keep, absorb, by="auditor-1", reason="ok")
     rejected(unchanged, "PERSON_MERGED", "psn_no", svc.merge_persons, other, absorb, by="auditor-1", reason="again")
+
+
+def test_the_home_region_is_written_with_the_person(svc, unchanged):
+    from sqlalchemy import select
+
+    from yibao.store.auth_models import PersonHomeRow
+
+    psn = svc.register_person(by="clerk-1", documents=[("01", ID_A, None)], home_region="510500").psn_no
+    with svc.sessions() as session:
+        assert session.scalar(select(PersonHomeRow.region).where(PersonHomeRow.psn_no == psn)) == "510500"
+    # an unknown region is refused before anything is written: no person without its home
+    rejected(unchanged, "UNKNOWN_REGION", "region", svc.register_person, by="clerk-1", documents=[("01", ID_B, None)], home_region="999999")

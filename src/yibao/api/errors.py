@@ -12,6 +12,7 @@ The status code follows from the error code (:func:`status_for`):
 404    every ``*_NOT_FOUND`` code (``PERSON_NOT_FOUND``, ``RELATION_NOT_FOUND``, ``DOCUMENT_NOT_FOUND``,
        ``USER_NOT_FOUND``, ``TOKEN_NOT_FOUND``, ``ROUTE_NOT_FOUND`` …)
 405    ``METHOD_NOT_ALLOWED``
+429    ``LOGIN_THROTTLED`` — too many failed logins for the username or from the address
 409    the request conflicts with what is stored: duplicates (``DUPLICATE_PERSON_KEY``,
        ``DUPLICATE_PERSON``, ``DUPLICATE_RELATION``, ``USERNAME_TAKEN``, ``SELF_LOCKOUT``), idempotency conflicts
        (``IDEMPOTENCY_CONFLICT``), state (``TERMINATED_IS_FINAL``, ``BAD_TRANSITION``,
@@ -56,6 +57,13 @@ SELF_LOCKOUT = define(
     "管理员不能停用自己或取消自己的管理员角色",
     "administrators cannot deactivate themselves or give up their own administrator role",
 )
+LOGIN_THROTTLED = define(
+    "LOGIN_THROTTLED",
+    "登录失败次数过多，请 {retry_after} 秒后再试",
+    "too many failed logins; try again in {retry_after} seconds",
+)
+NOT_A_USER = define("NOT_A_USER", "系统令牌没有密码，不能修改密码", "a system token has no password to change")
+PASSWORD_UNCHANGED = define("PASSWORD_UNCHANGED", "新密码不能与当前密码相同", "the new password must differ from the current one")
 ROUTE_NOT_FOUND = define("ROUTE_NOT_FOUND", "没有该接口：{path}", "no such endpoint: {path}")
 METHOD_NOT_ALLOWED = define("METHOD_NOT_ALLOWED", "接口不支持方法 {method}", "the endpoint does not accept method {method}")
 HTTP_ERROR = define("HTTP_ERROR", "HTTP 错误 {status}", "HTTP error {status}")
@@ -65,7 +73,7 @@ if INTERNAL_ERROR not in ERROR_CATALOG:
     define(INTERNAL_ERROR, "内部错误（{kind}），未做任何更改；请报告此问题", "internal error ({kind}); nothing was changed — please report it")
 
 UNAUTHORIZED_CODES = frozenset({AUTH_REQUIRED, TOKEN_INVALID, LOGIN_FAILED})
-FORBIDDEN_CODES = frozenset({ROLE_FORBIDDEN, REGION_FORBIDDEN})
+FORBIDDEN_CODES = frozenset({ROLE_FORBIDDEN, REGION_FORBIDDEN, NOT_A_USER})
 CONFLICT_CODES = frozenset(
     {
         "DUPLICATE_PERSON_KEY",
@@ -98,6 +106,8 @@ def status_for(code: str) -> int:
         return 403
     if code == METHOD_NOT_ALLOWED:
         return 405
+    if code == LOGIN_THROTTLED:
+        return 429
     if code in CONFLICT_CODES:
         return 409
     if code == INTERNAL_ERROR:

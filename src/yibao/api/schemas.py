@@ -116,6 +116,15 @@ class LoginOut(BaseModel):
     regions: list[str] = Field(description="服务的统筹区；[\"*\"] 表示全部 / regions served; [\"*\"] means all")
 
 
+class PasswordIn(In):
+    current_password: Text(1024, 1)  # type: ignore[valid-type]
+    new_password: Text(256, 8)  # type: ignore[valid-type]
+
+
+class PasswordChanged(BaseModel):
+    revoked_sessions: int = Field(description="撤销的其他会话数 / other sessions revoked")
+
+
 class MeOut(BaseModel):
     name: str
     kind: Literal["user", "system"]
@@ -444,6 +453,7 @@ _ERROR_TEXT = {
     403: "角色或统筹区无权 / role or region not allowed",
     404: "不存在 / not found",
     409: "与已存数据冲突 / conflicts with what is stored",
+    429: "尝试过于频繁 / too many attempts (LOGIN_THROTTLED)",
 }
 
 

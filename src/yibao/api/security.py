@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import Connection, bindparam, func, select
+from sqlalchemy import Connection, bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -39,6 +40,9 @@ from yibao.store.auth_models import (
 
 from .errors import (
     LOGIN_FAILED,
+    LOGIN_THROTTLED,
+    NOT_A_USER,
+    PASSWORD_UNCHANGED,
     REGIONS_INVALID,
     TOKEN_INVALID,
     TOKEN_NOT_FOUND,
@@ -126,6 +130,55 @@ _AUTHENTICATE = (
 )
 
 
+EXPIRED_KEPT = timedelta(days=7)  # expired session tokens are purged after this
+
+
+class LoginThrottle:
+    """Failed logins per key (``user:<name>``, ``addr:<client address>``) in a sliding window.
+
+    After ``limit`` failures within ``window`` for any key, logins with that key are refused with
+    ``LOGIN_THROTTLED`` until the oldest failure leaves the window; a success clears the username's
+    count. Kept in the memory of each server process (with several workers each counts on its own;
+    a restart forgets), which bounds password guessing without a table to clean up.
+    """
+
+    def __init__(self, *, clock: Callable[[], datetime], user_limit: int = 5, address_limit: int = 20,
+                 window: timedelta = timedelta(minutes=15)) -> None:
+        self.clock = clock
+        self.limits = {"user": user_limit, "addr": address_limit}
+        self.window = window
+        self._failures: dict[str, list[datetime]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, key: str, now: datetime) -> list[datetime]:
+        kept = [t for t in self._failures.get(key, []) if now - t < self.window]
+        if kept:
+            self._failures[key] = kept
+        else:
+            self._failures.pop(key, None)
+        return kept
+
+    def check(self, keys: Sequence[str]) -> None:
+        now = self.clock()
+        with self._lock:
+            for key in keys:
+                recent = self._recent(key, now)
+                if len(recent) >= self.limits[key.split(":", 1)[0]]:
+                    wait = int((recent[0] + self.window - now).total_seconds()) + 1
+                    raise YibaoError(LOGIN_THROTTLED, field="username", retry_after=wait)
+
+    def failed(self, keys: Sequence[str]) -> None:
+        now = self.clock()
+        with self._lock:
+            for key in keys:
+                self._recent(key, now)
+                self._failures.setdefault(key, []).append(now)
+
+    def succeeded(self, key: str) -> None:
+        with self._lock:
+            self._failures.pop(key, None)
+
+
 class AccessStore:
     """The API's users and tokens, in the store's database (tables of revision 0002)."""
 
@@ -144,6 +197,7 @@ class AccessStore:
         self.hasher = hasher or PasswordHasher()
         self.session_ttl = session_ttl
         self._dummy_hash: str | None = None
+        self.throttle = LoginThrottle(clock=clock)
 
     # ------------------------------------------------------------------ users
 
@@ -216,19 +270,29 @@ class AccessStore:
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
 
-    def login(self, username: str, password: str) -> tuple[str, TokenRow, UserRow]:
-        """A new session token for a user whose password is right; ``LOGIN_FAILED`` otherwise."""
+    def login(self, username: str, password: str, *, address: str | None = None) -> tuple[str, TokenRow, UserRow]:
+        """A new session token for a user whose password is right; ``LOGIN_FAILED`` otherwise.
+
+        ``LOGIN_THROTTLED`` (before any password is checked) after too many recent failures for the
+        username or from ``address`` (:class:`LoginThrottle`).
+        """
+        keys = [f"user:{username.casefold()}"] + ([f"addr:{address}"] if address else [])
+        self.throttle.check(keys)
         with self.sessions() as s:
             user = s.scalar(select(UserRow).where(UserRow.username == username))
         if user is None:
             if self._dummy_hash is None:
                 self._dummy_hash = self.hasher.hash(secrets.token_urlsafe(16))
             self._verify(self._dummy_hash, password)  # the same time as a wrong password
+            self.throttle.failed(keys)
             raise YibaoError(LOGIN_FAILED, field="username")
         if not self._verify(user.password_hash, password) or not user.active:
+            self.throttle.failed(keys)
             raise YibaoError(LOGIN_FAILED, field="username")
+        self.throttle.succeeded(keys[0])
         secret = SESSION_PREFIX + secrets.token_urlsafe(32)
         now = self.clock()
+        self.purge_expired(now)
         rehash = self.hasher.check_needs_rehash(user.password_hash)
         new_hash = self.hasher.hash(password) if rehash else None
         with self.sessions() as s, s.begin():
@@ -242,6 +306,39 @@ class AccessStore:
                 if stored is not None:
                     stored.password_hash = new_hash
         return secret, row, user
+
+    def purge_expired(self, now: datetime | None = None) -> int:
+        """Delete session tokens that expired more than :data:`EXPIRED_KEPT` ago (they can never be
+        used again; system tokens, revoked or not, stay for the audit). Returns how many."""
+        cutoff = (now or self.clock()) - EXPIRED_KEPT
+        with self.sessions() as s, s.begin():
+            result = s.execute(delete(TokenRow).where(TokenRow.kind == "session", TokenRow.expires_at < cutoff))
+        return result.rowcount or 0
+
+    def change_password(self, principal: Principal, current: str, new: str) -> int:
+        """A user changes their own password; every other session of theirs is revoked. Returns how many."""
+        if principal.kind != "user" or principal.user_id is None:
+            raise YibaoError(NOT_A_USER, field=None)
+        with self.sessions() as s:
+            user = s.get(UserRow, principal.user_id)
+        if user is None or not user.active or not self._verify(user.password_hash, current):
+            raise YibaoError(LOGIN_FAILED, field="current_password")
+        if current == new:
+            raise YibaoError(PASSWORD_UNCHANGED, field="new_password")
+        new_hash = self.hasher.hash(new)
+        now = self.clock()
+        with self.sessions() as s, s.begin():
+            stored = s.get(UserRow, principal.user_id)
+            assert stored is not None
+            stored.password_hash = new_hash
+            stored.updated_at, stored.updated_by = now, f"user:{user.username}"[:100]
+            revoked = s.execute(
+                update(TokenRow)
+                .where(TokenRow.user_id == principal.user_id, TokenRow.kind == "session", TokenRow.id != principal.token_id,
+                       TokenRow.revoked_at.is_(None))
+                .values(revoked_at=now)
+            )
+        return revoked.rowcount or 0
 
     def create_system_token(
         self, *, name: str, role: str, regions: Sequence[str] | None, expires_at: datetime | None, by: str

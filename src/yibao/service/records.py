@@ -40,6 +40,7 @@ from yibao.service.cases import CaseUseCases
 from yibao.service.coverage import CoverageQueries
 from yibao.store import repository as repo
 from yibao.store.db import create_engine_for, migrate, session_factory
+from yibao.store.auth_models import PersonHomeRow
 from yibao.store.errors import IDEMPOTENCY_CONFLICT
 from yibao.store.models import EnrollmentRow, LineRow, PersonRow
 from yibao.store.types import check_money
@@ -130,8 +131,13 @@ class RecordsService(CaseUseCases, CoverageQueries):
         name: str = "",
         birth_date: date | None = None,
         sex: str | None = None,
+        home_region: str | None = None,
     ) -> Registered:
-        """Register a person (人员登记) with documents; birth date and sex derive from the ID (R-ID-007)."""
+        """Register a person (人员登记) with documents; birth date and sex derive from the ID (R-ID-007).
+
+        ``home_region``: the pooling region the person belongs to until enrolled (the registering
+        clerk's region), written in the same transaction.
+        """
         if not documents:
             raise YibaoError(NO_DOCUMENT, field="documents")
         _check_length(by, MAX_BY, "by")
@@ -150,8 +156,13 @@ class RecordsService(CaseUseCases, CoverageQueries):
             birth_date = birth_date or doc.birth_date
             sex = sex or doc.sex
             docs.append(IdentityDocument(ct, doc.number, doc.nationality, None, today))
+        if home_region is not None:
+            home_region = self.policy.check_region(home_region)
         with self._tx() as session:
-            row = repo.add_person(session, by=by, name=name, birth_date=birth_date, sex=sex, documents=docs, at=self.clock())
+            at = self.clock()
+            row = repo.add_person(session, by=by, name=name, birth_date=birth_date, sex=sex, documents=docs, at=at)
+            if home_region is not None:
+                session.add(PersonHomeRow(psn_no=row.psn_no, region=home_region, recorded_at=at, recorded_by=by))
             return Registered(row.psn_no, tuple(notices))
 
     def add_document(self, psn_no: str, *, by: str, cert_type: str, number: str, nationality: str | None = None) -> None:

@@ -19,6 +19,8 @@ from ..schemas import (
     HealthOut,
     LoginIn,
     LoginOut,
+    PasswordChanged,
+    PasswordIn,
     MeOut,
     Page,
     TokenCreated,
@@ -66,12 +68,14 @@ def _token(row: TokenRow, username: str | None) -> TokenOut:
     description="用户名和密码换取会话令牌（有效期默认 8 小时），之后以 `Authorization: Bearer <令牌>` 调用其他接口。"
     "用户名不存在、密码错误、账户停用均返回同一错误 LOGIN_FAILED。\n\n"
     "Username and password for a bearer session token (8 hours by default). Unknown user, wrong password and "
-    "inactive account all give LOGIN_FAILED.",
+    "inactive account all give LOGIN_FAILED. After 5 failures for a username (20 from one address) within 15 "
+    "minutes, logins are refused with 429 LOGIN_THROTTLED until the oldest failure is 15 minutes old.",
     response_model=LoginOut,
-    responses=errors(400, 401),
+    responses=errors(400, 401, 429),
 )
-def login(body: LoginIn, ctx: Ctx) -> LoginOut:
-    secret, token, user = ctx.access.login(body.username, body.password)
+def login(body: LoginIn, ctx: Ctx, request: Request) -> LoginOut:
+    address = request.client.host if request.client else None
+    secret, token, user = ctx.access.login(body.username, body.password, address=address)
     assert token.expires_at is not None
     return LoginOut(access_token=secret, expires_at=token.expires_at, username=user.username, role=user.role, regions=_regions(user.regions))  # type: ignore[arg-type]
 
@@ -87,6 +91,21 @@ def login(body: LoginIn, ctx: Ctx) -> LoginOut:
 def logout(principal: Reader, ctx: Ctx) -> Response:
     ctx.access.revoke_token(principal.token_id)
     return Response(status_code=204)
+
+
+@router.post(
+    "/auth/password",
+    tags=["认证 auth"],
+    summary="修改本人密码（其他会话随之注销）/ change your own password (your other sessions are revoked)",
+    description="以会话令牌调用：提供当前密码和新密码（至少 8 个字符）。成功后本账户的其他会话令牌全部撤销，当前令牌仍有效。"
+    "系统令牌没有密码（403 NOT_A_USER）。\n\nWith a session token: the current and the new password (at least 8 "
+    "characters). Every other session of the account is revoked; this one stays valid. System tokens have no password.",
+    response_model=PasswordChanged,
+    responses=errors(400, 401, 403),
+)
+def change_password(body: PasswordIn, principal: Reader, ctx: Ctx) -> PasswordChanged:
+    revoked = ctx.access.change_password(principal, body.current_password, body.new_password)
+    return PasswordChanged(revoked_sessions=revoked)
 
 
 @router.get(

@@ -8,11 +8,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 from pydantic import AfterValidator
-from sqlalchemy.exc import IntegrityError
 
 from yibao.errors import YibaoError, define
 from yibao.ids import mask
-from yibao.store.auth_models import PersonHomeRow
 
 from .. import present
 from ..access import (
@@ -107,15 +105,11 @@ def register(body: RegisterIn, principal: Writer, ctx: Ctx) -> RegisteredOut:
     check_region(principal, region, field="region")
     docs = [(d.cert_type, d.number, d.nationality) for d in body.documents]
     try:
-        registered = ctx.service.register_person(by=principal.by, documents=docs, name=body.name, birth_date=body.birth_date, sex=body.sex)
+        registered = ctx.service.register_person(
+            by=principal.by, documents=docs, name=body.name, birth_date=body.birth_date, sex=body.sex, home_region=region
+        )
     except YibaoError as exc:
         raise _hide_other_person(ctx, principal, exc) from None
-    try:
-        with ctx.service.sessions() as session, session.begin():
-            session.add(PersonHomeRow(psn_no=registered.psn_no, region=region, recorded_at=ctx.service.clock(), recorded_by=principal.by))
-    except IntegrityError:  # pragma: no cover - a new person number cannot have a home yet
-        log.error("home region of %s not recorded", registered.psn_no)
-        raise
     return RegisteredOut(psn_no=registered.psn_no, region=region, notices=present.notices(registered.notices))  # type: ignore[arg-type]
 
 
