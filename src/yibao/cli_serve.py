@@ -151,6 +151,7 @@ def serve(
         raise typer.Exit(2)
     url = f"http://{host}:{port}"
     console.print(f"yibao API: {url}/docs  (OpenAPI {url}/openapi.json, health {url}/healthz)")
+    console.print(f"经办员工作台 / clerk's console: {url}/")
     if reload:
         os.environ[ENV_DATABASE] = _normalise_url(database)
         service.engine.dispose()

@@ -132,6 +132,10 @@ def create_app(
     app.include_router(money.router)
     app.include_router(cases.router)
 
+    from yibao.web import install as install_console  # the clerk's console at / (docs/console.md)
+
+    install_console(app)
+
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
             return app.openapi_schema
