@@ -452,6 +452,8 @@ def _register_extensions() -> None:
     app.add_typer(coverage_app, name="coverage")
     # import sets its own exit statuses (0 all imported, 1 batches rejected, 2 unusable input)
     app.command("import", help="批量导入人员、参保关系和缴费明细（CSV/Parquet）/ bulk import from CSV or Parquet")(import_command)
+    from yibao.cli_batch import register as register_batch  # yibao synth, yibao dedup (issue 4)
+    register_batch(app, guarded)
 
 
 _register_extensions()

@@ -84,7 +84,7 @@ def test_refund_application_and_decision(world: World, resident):
     body = {"relation_id": rid, "rule": "R-REF-001", "year": 2027, "event_date": "2026-11-20"}
     with world.unchanged():
         r = world.call("clerk510", "POST", f"{V1}/persons/{psn}/refunds", json=body)
-    assert r.status_code == 400 and r.json()["error"]["code"] == "REFUND_RELATION_ACTIVE"
+    assert r.status_code == 409 and r.json()["error"]["code"] == "REFUND_RELATION_ACTIVE"
     r = world.call("clerk510", "POST", f"{V1}/persons/{psn}/relations/{rid}/terminate", json={"effective": "2026-11-20", "reason": "DUPLICATE_CLEANUP"})
     assert r.status_code == 200, r.text
     r = world.call("clerk510", "POST", f"{V1}/persons/{psn}/refunds", json=body)
@@ -103,7 +103,7 @@ def test_refund_application_and_decision(world: World, resident):
     assert r.json()["value"]["refund_keys"] == [f"{no}:1"]
     with world.unchanged():
         r = world.call("clerk510", "POST", f"{V1}/persons/{psn}/refunds/{no}/decision", json={"approve": False, "reason": "again"})
-    assert r.status_code == 400 and r.json()["error"]["code"] == "REFUND_ALREADY_DECIDED"
+    assert r.status_code == 409 and r.json()["error"]["code"] == "REFUND_ALREADY_DECIDED"
     listed = world.call("auditor510", "GET", f"{V1}/persons/{psn}/refunds").json()
     assert [(x["refund_no"], x["outcome"], x["decided_by"]) for x in listed] == [(no, "APPROVED", "user:clerk510")]
     lines = world.call("clerk510", "GET", f"{V1}/persons/{psn}/contributions").json()["items"]
@@ -118,7 +118,7 @@ def test_retirement_review_topup_and_conversion(world: World):
     assert short > 0 and review.json()["value"]["topup"]["shortfall_months"] == short
     with world.unchanged():
         r = world.call("clerk210", "POST", f"{V1}/persons/{psn}/relations/{rid}/retire", json={"retired_on": "2026-11-02"})
-    assert r.status_code == 400 and r.json()["error"]["code"] == "RET_YEARS_SHORT"
+    assert r.status_code == 409 and r.json()["error"]["code"] == "RET_YEARS_SHORT"
     with world.unchanged():
         r = world.call("clerk210", "POST", f"{V1}/persons/{psn}/relations/{rid}/retirement-topup", json={"pay_on": "2026-11-02", "payment_key": "a:b"})
     assert r.status_code == 400 and r.json()["error"]["code"] == "REQUEST_INVALID"

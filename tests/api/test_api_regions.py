@@ -60,6 +60,9 @@ ROUTES = [
     ("POST", "/persons/{psn}/relations/{rid}/status-corrections", {"json": {"effective": "2026-10-01", "reason": "r", "withdraw": True}}),
     ("POST", "/persons/{psn}/relations/{rid}/wage-corrections", {"json": {"from_month": "2026-09", "monthly_wage": "1", "reason": "r"}}),
     ("POST", "/persons/{psn}/death/correction", {"json": {"death_date": None, "reason": "r"}}),
+    # corrections of a relation's columns and of a person's attributes (the control gets 409 CORRECTION_UNCHANGED)
+    ("POST", "/persons/{psn}/relations/{rid}/corrections", {"json": {"psn_type": "1103", "reason": "r"}}),
+    ("POST", "/persons/{psn}/corrections", {"json": {"name": "测试", "reason": "r"}}),
 ]
 ROLE_ONLY = {("POST", "/persons/{psn}/merge")}  # administrators only: a clerk is refused by role first
 

@@ -17,8 +17,11 @@ The status code follows from the error code (:func:`status_for`):
        ``DUPLICATE_PERSON``, ``DUPLICATE_RELATION``, ``USERNAME_TAKEN``, ``SELF_LOCKOUT``), idempotency conflicts
        (``IDEMPOTENCY_CONFLICT``), state (``TERMINATED_IS_FINAL``, ``BAD_TRANSITION``,
        ``STATUS_DATE_ORDER``, ``PERSON_MERGED``, ``MERGE_CONFLICT``, ``DEATH_ALREADY_RECORDED``,
-       ``AFTER_DEATH``, ``PAYMENT_AFTER_DEATH``, ``NOTHING_TO_QUOTE``), and the store's guards
-       (``APPEND_ONLY_VIOLATION``, ``ALREADY_SUPERSEDED``, ``STORE_INTEGRITY``)
+       ``AFTER_DEATH``, ``PAYMENT_AFTER_DEATH``, ``NOTHING_TO_QUOTE``; the cases' ``TRANSFER_EXISTS``,
+       ``TRANSFER_ALREADY_IN``, ``REFUND_ALREADY_DECIDED``, ``REFUND_STALE``, ``REFUND_RELATION_ACTIVE``,
+       ``RET_ALREADY_RETIRED``, ``RET_YEARS_SHORT``, ``RET_NO_SHORTFALL``; the corrections'
+       ``CORRECTION_UNCHANGED``, ``DERIVED_CONTRADICTION``, ``START_AFTER_STATUS_CHANGE``), and the
+       store's guards (``APPEND_ONLY_VIOLATION``, ``ALREADY_SUPERSEDED``, ``STORE_INTEGRITY``)
 500    ``INTERNAL_ERROR`` — anything unexpected; the body carries a reference, the log line the
        rest (ID numbers masked); never a stack trace in a response
 =====  ==========================================================================================
@@ -91,6 +94,19 @@ CONFLICT_CODES = frozenset(
         "AFTER_DEATH",
         "PAYMENT_AFTER_DEATH",
         "NOTHING_TO_QUOTE",
+        # cases (service/cases.py): the stored case or relation is in a state that refuses the request
+        "TRANSFER_EXISTS",
+        "TRANSFER_ALREADY_IN",
+        "REFUND_ALREADY_DECIDED",
+        "REFUND_STALE",
+        "REFUND_RELATION_ACTIVE",
+        "RET_ALREADY_RETIRED",
+        "RET_YEARS_SHORT",
+        "RET_NO_SHORTFALL",
+        # corrections (service/corrections.py, store/repository.py)
+        "CORRECTION_UNCHANGED",
+        "DERIVED_CONTRADICTION",
+        "START_AFTER_STATUS_CHANGE",
         "APPEND_ONLY_VIOLATION",
         "ALREADY_SUPERSEDED",
         "STORE_INTEGRITY",

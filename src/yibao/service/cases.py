@@ -776,8 +776,9 @@ class CaseUseCases:
             if not withdraw:
                 new = StatusChangeRow(enrollment_id=rel.id, effective=new_effective or old.effective, status=new_status or old.status,
                                       status_reason=new_reason or old.status_reason, note=old.note)
-                if new.effective < rel.start:
-                    raise YibaoError(BEFORE_RELATION_START, field="new_effective", effective=new.effective.isoformat(), start=rel.start.isoformat())
+                start = repo.relation_values(session, rel)["start"]  # as corrected (revision 0006)
+                if new.effective < start:
+                    raise YibaoError(BEFORE_RELATION_START, field="new_effective", effective=new.effective.isoformat(), start=start.isoformat())
             history = [StatusChange(r.effective, r.status, r.status_reason) for r in rows if r is not old]
             if new is not None:
                 history.append(StatusChange(new.effective, new.status, new.status_reason))

@@ -37,6 +37,7 @@ from yibao.rules.quote import Quote, quote
 from yibao.rules.retirement import check_payment_after_death
 from yibao.rules.status import check_transition
 from yibao.service.cases import CaseUseCases
+from yibao.service.corrections import CorrectionUseCases
 from yibao.service.coverage import CoverageQueries
 from yibao.store import repository as repo
 from yibao.store.db import create_engine_for, migrate, session_factory
@@ -87,7 +88,7 @@ class Posted:
     quote: Quote | None = None
 
 
-class RecordsService(CaseUseCases, CoverageQueries):
+class RecordsService(CaseUseCases, CorrectionUseCases, CoverageQueries):
     """Use cases over one database. Thread-safe: each call opens its own session."""
 
     def __init__(self, sessions: sessionmaker[Session], policy: Policy | None = None, clock: Callable[[], datetime] | None = None) -> None:

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from yibao import ids
 from yibao.codes import CertType
-from yibao.errors import INVALID_INPUT, YibaoError
+from yibao.errors import INVALID_INPUT, YibaoError, define
 from yibao.model import (
     ContributionLine,
     DeclaredWage,
@@ -42,6 +42,12 @@ from yibao.model import (
     PersonFacts,
     ServicePeriod,
     StatusChange,
+)
+from yibao.store.correction_models import (
+    PERSON_FIELDS,
+    RELATION_FIELDS,
+    PersonCorrectionRow,
+    RelationCorrectionRow,
 )
 from yibao.store.errors import (
     ALREADY_SUPERSEDED,
@@ -60,7 +66,9 @@ from yibao.store.errors import (
     translate,
 )
 from yibao.store.models import (
+    FACT_TABLES,
     AuditRow,
+    Base,
     DeathRow,
     DocumentRow,
     EnrollmentRow,
@@ -77,9 +85,19 @@ from yibao.store.types import check_money, shanghai_date, start_of_shanghai_day,
 
 MERGE_PERSON = "MERGE_PERSON"
 SUPERSEDE = "SUPERSEDE"
+CORRECT_RELATION = "CORRECT_RELATION"
+CORRECT_PERSON = "CORRECT_PERSON"
 
-# Tables whose rows belong to a person directly (moved by a merge); lines, status changes and
-# wages belong to an enrollment and move with it.
+CORRECTION_UNCHANGED = define(
+    "CORRECTION_UNCHANGED",
+    "更正内容与当前记录相同（{what}），未做任何更改",
+    "the correction gives the values already recorded ({what}); nothing was changed",
+)
+
+# Tables whose rows belong to a person directly (moved by a merge); lines, status changes, wages and
+# relation corrections belong to an enrollment and move with it. The case tables (revision 0004) and
+# any later fact table that lets a merge move ``psn_no`` (``FACT_TABLES``) move too: see
+# :func:`_moved_by_merge`. Person corrections stay with the person they correct.
 OWNED_BY_PERSON: tuple[type, ...] = (DocumentRow, GroupRow, EventRow, ServicePeriodRow, DeathRow, EnrollmentRow)
 
 R = TypeVar("R")
@@ -599,13 +617,118 @@ def _owner(session: Session, row: Any) -> str:
 
 
 # --------------------------------------------------------------------------------------
+# corrections of a relation's columns and of a person's attributes (correction_models)
+# --------------------------------------------------------------------------------------
+
+
+def _latest_visible(rows: Iterable[Any], k: date | None) -> Any | None:
+    """The latest correction recorded by the end of day ``k`` (None: all), by (recorded_at, id)."""
+    seen = [r for r in rows if k is None or shanghai_date(r.recorded_at) <= k]
+    return max(seen, key=lambda r: (r.recorded_at, r.id), default=None)
+
+
+def relation_corrections(session: Session, enrollment_ids: Sequence[int], *, as_known_on: date | None = None) -> dict[int, RelationCorrectionRow]:
+    """The correction in force for each relation (by ``enrollment.id``) as known on ``as_known_on``;
+    relations never corrected are absent. For readers that query ``enrollment`` rows directly."""
+    by_rel: dict[int, list[RelationCorrectionRow]] = {}
+    if enrollment_ids:
+        for r in session.scalars(select(RelationCorrectionRow).where(RelationCorrectionRow.enrollment_id.in_(list(enrollment_ids)))):
+            by_rel.setdefault(r.enrollment_id, []).append(r)
+    out = {i: _latest_visible(rows, as_known_on) for i, rows in by_rel.items()}
+    return {i: r for i, r in out.items() if r is not None}
+
+
+def relation_values(session: Session, rel: EnrollmentRow, *, as_known_on: date | None = None) -> dict[str, Any]:
+    """The correctable columns of a relation (start, end, psn_type, employer) as corrected by ``as_known_on``."""
+    source = relation_corrections(session, [rel.id], as_known_on=as_known_on).get(rel.id, rel)
+    return {name: getattr(source, name) for name in RELATION_FIELDS}
+
+
+def person_values(session: Session, person: PersonRow, *, as_known_on: date | None = None) -> dict[str, Any]:
+    """The person's name, sex and birth date as corrected by ``as_known_on``."""
+    rows = session.scalars(select(PersonCorrectionRow).where(PersonCorrectionRow.psn_no == person.psn_no))
+    source = _latest_visible(rows, as_known_on) or person
+    return {name: getattr(source, name) for name in PERSON_FIELDS}
+
+
+def _changed(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {k: {"before": before[k], "after": after[k]} for k in before if before[k] != after[k]}
+
+
+def _corrected_values(current: dict[str, Any], changes: dict[str, Any], allowed: tuple[str, ...], what: str) -> dict[str, Any]:
+    unknown = sorted(set(changes) - set(allowed))
+    if unknown:
+        raise YibaoError(INVALID_INPUT, field=unknown[0], reason=f"not a correctable column; correctable: {', '.join(allowed)}")
+    after = {**current, **changes}
+    if after == current:
+        raise YibaoError(CORRECTION_UNCHANGED, field=next(iter(changes), None), what=what)
+    return after
+
+
+def correct_relation(
+    session: Session, psn_no: str, relation_id: str, changes: dict[str, Any], *, reason: str | None, by: str,
+    at: datetime | None = None, detail: dict[str, Any] | None = None,
+) -> RelationCorrectionRow:
+    """更正参保关系: a new ``enrollment_correction`` row with the relation's corrected start, end,
+    psn_type and employer (``changes`` names the ones that change), and an audit row (who, when, why,
+    before → after). The relation row itself is never touched. ``CORRECTION_UNCHANGED`` when the
+    values are already these. The business checks (codes, employer, status history) are the service's."""
+    why, who, when = _reason(reason), _who(by), _now(at)
+    get_person(session, psn_no)
+    rel = get_relation(session, psn_no, relation_id)
+    before = relation_values(session, rel)
+    after = _corrected_values(before, changes, RELATION_FIELDS, f"{psn_no}/{relation_id}")
+    if after["end"] is not None and after["end"] < after["start"]:
+        raise YibaoError(INVALID_INPUT, field="end", reason="the end is before the start / 结束日期早于开始日期")
+    row = RelationCorrectionRow(enrollment_id=rel.id, reason=why, recorded_by=who, recorded_at=when, **after)
+    session.add(row)
+    _flush(session)
+    _audit(session, action=CORRECT_RELATION, psn_no=psn_no, reason=why, by=who, at=when, table_name=EnrollmentRow.__tablename__,
+           row_id=rel.id, replacement_id=row.id, detail={"relation_id": relation_id, "changed": _changed(before, after), **(detail or {})})
+    _flush(session)
+    return row
+
+
+def correct_person(
+    session: Session, psn_no: str, changes: dict[str, Any], *, reason: str | None, by: str, at: datetime | None = None,
+    detail: dict[str, Any] | None = None,
+) -> PersonCorrectionRow:
+    """更正人员基本信息: a new ``person_correction`` row with the person's corrected name, sex and
+    birth date, and an audit row (who, when, why, before → after). The person row is never touched."""
+    why, who, when = _reason(reason), _who(by), _now(at)
+    person = get_person(session, psn_no)
+    if changes.get("sex") not in (None, "M", "F"):
+        raise YibaoError(INVALID_INPUT, field="sex", reason="sex is M or F")
+    before = person_values(session, person)
+    after = _corrected_values(before, changes, PERSON_FIELDS, psn_no)
+    row = PersonCorrectionRow(psn_no=psn_no, reason=why, recorded_by=who, recorded_at=when, **after)
+    session.add(row)
+    _flush(session)
+    _audit(session, action=CORRECT_PERSON, psn_no=psn_no, reason=why, by=who, at=when, table_name=PersonRow.__tablename__,
+           replacement_id=row.id, detail={"changed": _changed(before, after), **(detail or {})})
+    _flush(session)
+    return row
+
+
+# --------------------------------------------------------------------------------------
 # merge (R-ID-005 人员多号合并)
 # --------------------------------------------------------------------------------------
 
 
+def _moved_by_merge() -> list[type]:
+    """The mapped classes whose rows a merge moves by ``psn_no``: those of :data:`OWNED_BY_PERSON`, then
+    every other fact table whose ``psn_no`` the append-only triggers let a merge move (``FACT_TABLES``:
+    transfer steps, refund applications and decisions of revision 0004, the duplicate worklist …)."""
+    classes = {m.class_.__tablename__: m.class_ for m in Base.registry.mappers}
+    rest = [classes[t] for t, cols in FACT_TABLES.items() if "psn_no" in cols and t in classes and classes[t] not in OWNED_BY_PERSON]
+    return [*OWNED_BY_PERSON, *rest]
+
+
 def merge_persons(session: Session, keep: str, absorb: str, *, by: str, reason: str, at: datetime | None = None) -> AuditRow:
     """Move every document, group, event, service period, death, relation (with its status changes,
-    wages and lines) of ``absorb`` to ``keep``; ``absorb`` is marked merged; one audit row lists what moved."""
+    wages, lines and corrections) and case row (transfer steps, refund applications and decisions, …)
+    of ``absorb`` to ``keep``; ``absorb`` is marked merged; one audit row lists what moved. The
+    absorbed person's own attribute corrections stay with it (``keep``'s name and birth date stand)."""
     why, who, when = _reason(reason), _who(by), _now(at)
 
     def conflict(zh: str, en: str) -> YibaoError:
@@ -623,7 +746,7 @@ def merge_persons(session: Session, keep: str, absorb: str, *, by: str, reason: 
     absorbed.merged_into, absorbed.merged_at = kept.psn_no, when
     _flush(session)
     moved: dict[str, list[int]] = {}
-    for model in OWNED_BY_PERSON:
+    for model in _moved_by_merge():
         ids_ = list(session.scalars(select(model.id).where(model.psn_no == absorb).order_by(model.id)))  # type: ignore[attr-defined]
         if ids_:
             moved[model.__tablename__] = ids_  # type: ignore[attr-defined]
@@ -632,7 +755,7 @@ def merge_persons(session: Session, keep: str, absorb: str, *, by: str, reason: 
                     update(model).where(model.psn_no == absorb).values(psn_no=keep).execution_options(synchronize_session="fetch")  # type: ignore[attr-defined]
                 )
     rel_ids = moved.get(EnrollmentRow.__tablename__, [])
-    for model in (StatusChangeRow, WageRow, LineRow):
+    for model in (StatusChangeRow, WageRow, LineRow, RelationCorrectionRow):
         ids_ = list(session.scalars(select(model.id).where(model.enrollment_id.in_(rel_ids)).order_by(model.id))) if rel_ids else []
         if ids_:
             moved[model.__tablename__] = ids_
@@ -711,6 +834,7 @@ def load_facts(session: Session, psn_no: str, *, as_known_on: date | None = None
     """
     k = as_known_on
     person = get_person(session, psn_no)
+    attributes = person_values(session, person, as_known_on=k)
 
     def owned(model: type[R]) -> list[R]:
         return [r for r in _rows(session, model, model.psn_no == psn_no) if _visible(r, k)]  # type: ignore[attr-defined]
@@ -728,6 +852,7 @@ def load_facts(session: Session, psn_no: str, *, as_known_on: date | None = None
     rels = _rows(session, EnrollmentRow, EnrollmentRow.psn_no == psn_no)
     by_id = {r.id: r for r in rels}
     rel_ids = list(by_id)
+    corrected = relation_corrections(session, rel_ids, as_known_on=k)  # the relation's columns as corrected by k
     changes: dict[int, list[StatusChange]] = {i: [] for i in rel_ids}
     wages: dict[int, list[DeclaredWage]] = {i: [] for i in rel_ids}
     lines: list[ContributionLine] = []
@@ -752,15 +877,16 @@ def load_facts(session: Session, psn_no: str, *, as_known_on: date | None = None
                 )
     enrollments = tuple(
         Enrollment(
-            relation_id=r.relation_id, insutype=r.insutype, region=r.region, psn_type=r.psn_type, start=r.start, end=r.end,
-            status_changes=tuple(changes[r.id]), employer=r.employer, wages=tuple(wages[r.id]),
+            relation_id=r.relation_id, insutype=r.insutype, region=r.region, psn_type=c.psn_type, start=c.start, end=c.end,
+            status_changes=tuple(changes[r.id]), employer=c.employer, wages=tuple(wages[r.id]),
             previous_relation_id=by_id[r.previous_id].relation_id if r.previous_id in by_id else None,
             recorded_on=_recorded_on(r),
         )
         for r in rels
+        for c in (corrected.get(r.id, r),)
     )
     facts = PersonFacts(
-        person_id=person.psn_no, name=person.name, birth_date=person.birth_date, sex=person.sex, documents=documents,
+        person_id=person.psn_no, name=attributes["name"], birth_date=attributes["birth_date"], sex=attributes["sex"], documents=documents,
         groups=groups, events=events, service_periods=service, enrollments=enrollments, contributions=tuple(lines),
         death_date=death.death_date if death else None, death_recorded_on=_recorded_on(death) if death else None,
     )
@@ -780,13 +906,18 @@ __all__ = [
     "add_wage",
     "append_lines",
     "append_status_change",
+    "correct_person",
+    "correct_relation",
     "document_key",
     "find_person",
     "get_person",
     "get_relation",
     "load_facts",
     "merge_persons",
+    "person_values",
     "record_death",
+    "relation_corrections",
+    "relation_values",
     "supersede_fact",
     "supersede_line",
 ]

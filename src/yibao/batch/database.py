@@ -1,0 +1,108 @@
+"""Read the store's facts (``yibao.store.models``) into the batch layout, with SQLAlchemy Core.
+
+Person numbers (``psn_no``, text) and relations (``enrollment.id``) get int64 surrogates in the
+batch tables; :class:`DatabaseInput` keeps the way back so proposals name the store's own keys.
+A merged person record (``person.merged_into``) is read as its survivor (R-ID-005). Superseded
+rows (corrections) are left out: only the facts in force are read.
+
+At national scale read the same tables with DuckDB's ``postgres`` scanner (or Spark JDBC) instead;
+the layout is the same.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+from sqlalchemy import select
+
+from yibao.batch.tables import SCHEMAS
+
+
+@dataclass(frozen=True)
+class DatabaseInput:
+    tables: dict[str, pa.Table]
+    psn_no: dict[int, str]  # surrogate → person.psn_no
+    relation: dict[int, tuple[str, str]]  # surrogate (enrollment.id) → (psn_no, relation_id)
+
+
+def read_database(url: str) -> DatabaseInput:
+    from yibao.store.db import create_engine_for
+    from yibao.store.models import (
+        DocumentRow,
+        EnrollmentRow,
+        LineRow,
+        PersonRow,
+        StatusChangeRow,
+    )
+
+    engine = create_engine_for(url)
+    try:
+        with engine.connect() as conn:
+            persons = conn.execute(select(PersonRow.psn_no, PersonRow.merged_into)).all()
+            survivor = {p: (m or p) for p, m in persons}
+            for _ in range(8):  # follow chains of merges
+                survivor = {p: survivor.get(s, s) for p, s in survivor.items()}
+            numbers = {p: i for i, p in enumerate(sorted(survivor), start=1)}
+            docs = conn.execute(
+                select(DocumentRow.psn_no, DocumentRow.cert_type, DocumentRow.number, DocumentRow.nationality).where(
+                    DocumentRow.superseded_at.is_(None)
+                )
+            ).all()
+            rels = conn.execute(
+                select(
+                    EnrollmentRow.id, EnrollmentRow.psn_no, EnrollmentRow.relation_id, EnrollmentRow.insutype, EnrollmentRow.region,
+                    EnrollmentRow.psn_type, EnrollmentRow.start, EnrollmentRow.end,
+                )
+            ).all()
+            changes = conn.execute(
+                select(StatusChangeRow.enrollment_id, StatusChangeRow.effective, StatusChangeRow.status, StatusChangeRow.status_reason).where(
+                    StatusChangeRow.superseded_at.is_(None)
+                )
+            ).all()
+            lines = conn.execute(
+                select(
+                    LineRow.enrollment_id, LineRow.kind, LineRow.payer, LineRow.paid_on, LineRow.amount, LineRow.month, LineRow.benefit_year,
+                ).where(LineRow.superseded_at.is_(None))
+            ).all()
+    finally:
+        engine.dispose()
+    psn = lambda p: numbers[survivor.get(p, p)]  # noqa: E731
+    tables = {
+        "documents": pa.Table.from_pylist(
+            [{"psn_no": psn(d[0]), "cert_type": d[1].value, "cert_no": d[2], "nationality": d[3]} for d in docs],
+            schema=SCHEMAS["documents"],
+        ),
+        "relations": pa.Table.from_pylist(
+            [
+                {"relation_id": r[0], "psn_no": psn(r[1]), "insutype": r[3].value, "region": r[4], "psn_type": r[5].value,
+                 "start_date": r[6], "end_date": r[7]}
+                for r in rels
+            ],
+            schema=SCHEMAS["relations"],
+        ),
+        "status_changes": pa.Table.from_pylist(
+            [{"relation_id": c[0], "effective": c[1], "status": c[2].value, "reason": c[3].value} for c in changes],
+            schema=SCHEMAS["status_changes"],
+        ),
+        "contributions": pa.Table.from_pylist(
+            [
+                {"relation_id": c[0], "kind": c[1].value, "payer": c[2].value, "paid_on": c[3], "amount": c[4],
+                 "month": c[5].year * 100 + c[5].month if c[5] is not None else None, "benefit_year": c[6]}
+                for c in lines
+            ],
+            schema=SCHEMAS["contributions"],
+        ),
+    }
+    back = {i: p for p, i in numbers.items()}
+    return DatabaseInput(tables, back, {r[0]: (survivor.get(r[1], r[1]), r[2]) for r in rels})
+
+
+def with_store_keys(proposals: pa.Table, source: DatabaseInput) -> pa.Table:
+    """Add the store's keys to proposals made from a database: ``psn_no`` and ``relation_keys``."""
+    persons = [source.psn_no.get(p) for p in proposals.column("person_id").to_pylist()]
+    keys = [
+        ",".join(source.relation[int(r)][1] for r in rels.split(","))
+        for rels in proposals.column("relations").to_pylist()
+    ]
+    return proposals.append_column("psn_no", pa.array(persons, pa.string())).append_column("relation_keys", pa.array(keys, pa.string()))
