@@ -5,8 +5,8 @@
 Builds a throw-away SQLite database with a small demo population (``yibao.demo``) and two users,
 serves the console on a free port, and drives Debian's Chromium (``/usr/bin/chromium``) with
 Playwright through the main pages: login, search, a person's page with the timeline and a segment's
-reasons, a back-payment's confirmation step, the policy browser, and the region dashboard. Chinese
-text needs a CJK font (Debian: ``fonts-wqy-microhei`` or ``fonts-noto-cjk``).
+reasons, a back-payment's confirmation step, the policy browser, the region dashboard, and the duplicate
+worklist after a scan. Chinese text needs a CJK font (Debian: ``fonts-wqy-microhei`` or ``fonts-noto-cjk``).
 """
 
 from __future__ import annotations
@@ -70,9 +70,16 @@ def main() -> int:
             page.goto(f"{url}/dashboard?region=220000")
             page.wait_for_selector("#kpi-arrears")
             page.screenshot(path=str(HERE / "dashboard.png"), full_page=True)
+            page.goto(f"{url}/duplicates")
+            page.click("#dup-scan button[type=submit]")
+            page.wait_for_selector(".flash.ok")
+            page.screenshot(path=str(HERE / "duplicates.png"), full_page=True)
+            page.locator("#dup-cases a[href^='/duplicates/']").first.click()
+            page.wait_for_selector("#reasons")
+            page.screenshot(path=str(HERE / "duplicate_case.png"), full_page=True)
             browser.close()
         service.engine.dispose()
-    for name in ("login", "search", "person", "confirm", "policy", "dashboard"):
+    for name in ("login", "search", "person", "confirm", "policy", "dashboard", "duplicates", "duplicate_case"):
         print(HERE / f"{name}.png")
     return 0
 

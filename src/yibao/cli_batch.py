@@ -2,9 +2,11 @@
 
     yibao synth OUT --relations 1000000 --seed 1 [--dup-rate 0.005] [--decoy-rate 0.005]
     yibao dedup --input OUT --out REPORT [--on 2026-01-15] [--engine duckdb|spark] [--workers 2]
-    yibao dedup --database sqlite:///yibao-demo.db --out REPORT
+    yibao dedup --database sqlite:///yibao-demo.db --out REPORT [--record --by NAME]
 
 ``dedup`` writes ``proposals.parquet``, ``proposals.csv`` and ``summary.html`` (inline SVG charts).
+With ``--database … --record`` it also records the proposals on the duplicate worklist (重复参保核查,
+``DuplicatesService.scan`` for the persons found), where clerks confirm or dismiss them.
 Registered in :mod:`yibao.cli` by :func:`register`.
 """
 
@@ -34,6 +36,9 @@ DEDUP_SOURCE = define(
     "give either --input (a folder of Parquet files) or --database (a database URL), not both",
 )
 BAD_ENGINE = define("BAD_ENGINE", "批处理引擎无效：{value}（应为 duckdb 或 spark）", "invalid engine {value!r} (expected duckdb or spark)")
+RECORD_NEEDS_DATABASE = define(
+    "RECORD_NEEDS_DATABASE", "--record 只能与 --database 一起使用", "--record needs --database (cases are recorded in the database)"
+)
 BAD_RATE = define("BAD_RATE", "比例无效：{value}（应在 0 与 0.2 之间）", "invalid rate {value} (expected between 0 and 0.2)")
 
 out = Console(highlight=False, soft_wrap=True)
@@ -98,6 +103,8 @@ def dedup(
     on: Optional[str] = typer.Option(None, "--on", help="核查日期 / detection date (default today)"),
     engine: str = typer.Option("duckdb", "--engine", help="duckdb | spark"),
     workers: int = typer.Option(1, "--workers", min=1, help="规则判定进程数 / processes for the rule decisions"),
+    record: bool = typer.Option(False, "--record", help="把处理建议记入重复参保核查工作清单（须 --database）/ record the proposals on the worklist"),
+    by: str = typer.Option("yibao-dedup", "--by", help="记录人 / recorded_by of the worklist cases"),
 ) -> None:
     """重复参保核查与处理建议 / duplicate enrollment detection and resolution proposals."""
     import pyarrow.csv as pacsv
@@ -108,6 +115,8 @@ def dedup(
 
     if (input is None) == (database is None):
         raise YibaoError(DEDUP_SOURCE, field="input")
+    if record and database is None:
+        raise YibaoError(RECORD_NEEDS_DATABASE, field="record")
     if engine not in ("duckdb", "spark"):
         raise YibaoError(BAD_ENGINE, field="engine", value=engine)
     detected_on = parse_day(on, "on", date.today())
@@ -143,6 +152,24 @@ def dedup(
     out.print(Text(
         f"{facts.population:,} 参保关系 / relations scanned, {proposals.num_rows:,} 重复参保组 / duplicate groups "
         f"({manual:,} 人工复核 / manual review) → {report}  ({seconds:.1f} s)"
+    ))
+    if record:
+        _record(database, sorted({p for p in proposals.column("psn_no").to_pylist() if p}), detected_on, by)
+
+
+def _record(database: str, psn_nos: list[str], detected_on: date, by: str) -> None:
+    """The worklist's own scan for the persons the batch found: the same rules on the store's facts."""
+    from yibao.service.duplicates import DuplicatesService
+    from yibao.service.records import RecordsService
+
+    service = RecordsService.open(database)
+    try:
+        result = DuplicatesService(service).scan(by=by, on=detected_on, psn_nos=psn_nos)
+    finally:
+        service.engine.dispose()
+    out.print(Text(
+        f"工作清单 / worklist: {len(result.new):,} 新案件 / new, {result.known:,} 已在清单 / already known, "
+        f"{len(result.superseded):,} 被替代 / superseded"
     ))
 
 

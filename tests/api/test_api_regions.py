@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import World, resident_id
+from yibao.service.duplicates import DuplicatesService
+from yibao.store import repository as repo
+
+from .conftest import World, _resident, resident_id
 
 V1 = "/api/v1"
 
@@ -23,7 +26,11 @@ def victim(world: World) -> dict[str, str]:
         {"relation_id": rid, "payer": "INDIVIDUAL", "paid_on": "2026-09-15", "amount": "567.00", "month": "2026-09", "key": f"v-{psn_no}"}
     ]})
     assert r.status_code == 200, r.text
-    return {"psn": psn_no, "rid": rid, "number": number, "transfer_no": "TNONE", "refund_no": "FNONE"}
+    # a duplicate-worklist case of 210200 only: two paid resident relations there (manual review)
+    with world.service.sessions() as session, session.begin():
+        repo.add_facts(session, _resident(f"V{psn_no}", resident_id("210200"), ["210200", "210200"]), by="test-seed")
+    [case_no] = DuplicatesService(world.service).scan(by="test-seed", psn_nos=[f"V{psn_no}"]).new
+    return {"psn": psn_no, "rid": rid, "number": number, "transfer_no": "TNONE", "refund_no": "FNONE", "case": case_no}
 
 
 # (method, path template, body or params); {psn} {rid} {number} come from the victim
@@ -63,6 +70,12 @@ ROUTES = [
     # corrections of a relation's columns and of a person's attributes (the control gets 409 CORRECTION_UNCHANGED)
     ("POST", "/persons/{psn}/relations/{rid}/corrections", {"json": {"psn_type": "1103", "reason": "r"}}),
     ("POST", "/persons/{psn}/corrections", {"json": {"name": "测试", "reason": "r"}}),
+    # the duplicate worklist: a case concerns the regions of its relations
+    ("GET", "/duplicates", {"params": {"region": "210200"}}),
+    ("POST", "/duplicates/scan", {"json": {"region": "210200"}}),
+    ("GET", "/duplicates/{case}", {}),
+    ("POST", "/duplicates/{case}/confirm", {"json": {"reason": "r"}}),
+    ("POST", "/duplicates/{case}/dismiss", {"json": {"reason": "r"}}),
 ]
 ROLE_ONLY = {("POST", "/persons/{psn}/merge")}  # administrators only: a clerk is refused by role first
 
@@ -82,10 +95,10 @@ def _fill(value, victim: dict[str, str]):
 def test_every_person_route_is_in_the_isolation_suite(world: World):
     doc = world.client.get("/openapi.json").json()
     wanted = {
-        (method.upper(), path.removeprefix(V1).replace("{psn_no}", "{psn}").replace("{relation_id}", "{rid}"))
+        (method.upper(), path.removeprefix(V1).replace("{psn_no}", "{psn}").replace("{relation_id}", "{rid}").replace("{case_no}", "{case}"))
         for path, ops in doc["paths"].items()
         for method in ops
-        if "{psn_no}" in path or path in (f"{V1}/persons", f"{V1}/persons/search", f"{V1}/coverage")
+        if "{psn_no}" in path or path in (f"{V1}/persons", f"{V1}/persons/search", f"{V1}/coverage") or path.startswith(f"{V1}/duplicates")
     }
     covered = {(m, p) for m, p, _ in ROUTES}
     assert wanted == covered

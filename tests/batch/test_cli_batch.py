@@ -43,3 +43,32 @@ def test_bad_engine_rate_and_date_are_one_line_errors(tmp_path) -> None:
 def test_missing_input_files_are_named(tmp_path) -> None:
     result = runner.invoke(app, ["dedup", "--input", str(tmp_path), "--out", str(tmp_path / "r")])
     assert result.exit_code == 2 and "BATCH_INPUT_MISSING" in result.output and "documents.parquet" in result.output
+
+
+def test_dedup_record_puts_the_proposals_on_the_worklist_once(tmp_path) -> None:
+    from batch.test_worklist import _person
+    from yibao.service.duplicates import DuplicatesService
+    from yibao.service.records import RecordsService
+
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    service = RecordsService.open(url)
+    _person(service)  # P1: two paid resident relations in 2025 (350121 and 350100)
+    args = ["dedup", "--database", url, "--out", str(tmp_path / "r"), "--on", "2025-03-01", "--record", "--by", "batch-test"]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    assert "1 新案件 / new, 0 已在清单 / already known, 0 被替代 / superseded" in first.output
+    [case] = DuplicatesService(service).cases()
+    assert (case.psn_no, case.relation_ids, case.state, case.detected_on.isoformat()) == ("P1", ("CITY", "VILLAGE"), "OPEN", "2025-03-01")
+    again = runner.invoke(app, args)
+    assert again.exit_code == 0, again.output
+    assert "0 新案件 / new, 1 已在清单 / already known" in again.output
+    assert len(DuplicatesService(service).cases()) == 1
+    without = runner.invoke(app, ["dedup", "--database", url, "--out", str(tmp_path / "r2"), "--on", "2025-03-01"])
+    assert without.exit_code == 0 and "工作清单" not in without.output  # detection alone records nothing
+    assert len(DuplicatesService(service).cases()) == 1
+    service.engine.dispose()
+
+
+def test_record_needs_a_database(tmp_path) -> None:
+    result = runner.invoke(app, ["dedup", "--input", str(tmp_path), "--record"])
+    assert result.exit_code == 2 and "RECORD_NEEDS_DATABASE" in result.output

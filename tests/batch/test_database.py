@@ -35,3 +35,33 @@ def test_database_dedup_equals_the_reference(db) -> None:  # noqa: F811
     assert found == expected
     assert facts.population == sum(len(p.facts.enrollments) for p in people)
     assert set(proposals.column("kind").to_pylist()) == {"RESIDENT_RESIDENT"}
+
+
+def test_a_corrected_relation_period_is_what_the_batch_reads(db) -> None:  # noqa: F811
+    """Moving the start of the second of two overlapping relations past the overlap (a correction,
+    revision 0006) removes the duplicate, in the batch read as in the reference rules."""
+    from dataclasses import replace
+    from datetime import timedelta
+
+    people = list(demo.population(400, today=TODAY))
+    with db.session() as session, session.begin():
+        for person in people:
+            repo.add_facts(session, person.facts, by="test")
+    f = next(p.facts for p in people if find_duplicates(p.facts.person_id, p.facts.enrollments, p.facts.contributions))
+    group = find_duplicates(f.person_id, f.enrollments, f.contributions)[0]
+    overlap = group.overlaps[0]
+    start = overlap.end + timedelta(days=1)
+    with db.session() as session, session.begin():
+        repo.correct_relation(session, f.person_id, overlap.second, {"start": start}, reason="测试 / test", by="test")
+    corrected = replace(f, enrollments=tuple(replace(e, start=start) if e.relation_id == overlap.second else e for e in f.enrollments))
+    expected = {g.relation_ids for g in find_duplicates(f.person_id, corrected.enrollments, corrected.contributions)}
+    assert group.relation_ids not in expected  # the correction removed the overlap
+    source = read_database(db.url)
+    proposals, _ = detect_arrow(source.tables, TODAY)
+    proposals = with_store_keys(proposals, source)
+    found = {
+        tuple(sorted(k.split(",")))
+        for p, k in zip(proposals.column("psn_no").to_pylist(), proposals.column("relation_keys").to_pylist())
+        if p == f.person_id
+    }
+    assert found == expected

@@ -3,7 +3,8 @@ served by uvicorn on a free port, over a small SQLite database of hand-made pers
 
 The walk: log in, find a person by ID number, read the timeline (hovering a segment shows the
 decision's reasons; "as known on" redraws it), enroll, record a payment, quote and post a
-back-payment, suspend and restore, log out; and a clerk of another region refused.
+back-payment, suspend and restore, log out; a clerk of another region refused; and the duplicate
+worklist: scan, dismiss one case with a reason, confirm another.
 
 Skipped only when ``/usr/bin/chromium`` is absent and ``CI`` is unset; under ``CI`` a missing browser fails.
 """
@@ -184,6 +185,44 @@ def test_a_clerk_of_another_region_is_refused(live, browser) -> None:
     response = page.goto(url + "/persons/A510/actions/suspend")
     assert response is not None and response.status == 403
     no_traceback(page)
+    page.context.close()
+
+
+def test_a_clerk_works_the_duplicate_worklist(live, browser) -> None:
+    """Scan, open a case, dismiss it with a reason through the review step; confirm another."""
+    from types import SimpleNamespace
+
+    from api.test_api_duplicates import _cross_scheme
+
+    from yibao.codes import InsuStatus
+    from yibao.service.duplicates import DuplicatesService
+
+    url, service, _persons, _numbers = live
+    where = SimpleNamespace(backend="browser", service=service)
+    first, second = _cross_scheme(where, "510500", "510500"), _cross_scheme(where, "510500", "510500")
+    page = login(browser, url, "clerk510")
+    page.click("header nav a:has-text('重复参保核查')")
+    page.wait_for_url(url + "/duplicates")
+    page.click("#dup-scan button[type=submit]")
+    page.wait_for_selector(".flash.ok")
+    assert "已核查" in page.inner_text(".flash.ok")
+    cases = {c.psn_no: c.case_no for c in DuplicatesService(service).cases(state="OPEN")}
+    for psn_no, decision, reason, state in ((first, "dismiss", "已核实：兼职，另行处理", "DISMISSED"), (second, "confirm", "职工医保连续参保满 12 个月", "CONFIRMED")):
+        page.goto(url + "/duplicates")
+        page.click(f"#dup-cases a:has-text('{cases[psn_no]}')")
+        page.wait_for_selector("#reasons .rule")
+        assert "R-DUP-005" in page.inner_text("#reasons")
+        page.select_option("#f-decision", decision)
+        page.fill("#f-reason", reason)
+        submit_review(page)
+        page.wait_for_selector("#review-decision")
+        page.click("#confirm")
+        page.wait_for_selector(f"#case-state[data-state={state}]")
+        assert cases[psn_no] in page.inner_text(".flash.ok")
+        no_traceback(page)
+    assert service.facts(first).relation("R1").status_on(service.today()) is InsuStatus.NORMAL
+    assert service.facts(second).relation("R1").status_on(service.today()) is InsuStatus.TERMINATED
+    assert page.locator("#done tr[data-action=STATUS]").count() == 1
     page.context.close()
 
 

@@ -27,7 +27,7 @@ from .errors import (
     status_for,
 )
 from .logs import AccessLogMiddleware, install_masking, mask_text
-from .routes import auth, cases, corrections, money, persons
+from .routes import auth, cases, corrections, duplicates, money, persons
 from .security import DEFAULT_SESSION_TTL, AccessStore
 
 
@@ -132,6 +132,7 @@ def create_app(
     app.include_router(money.router)
     app.include_router(cases.router)
     app.include_router(corrections.router)
+    app.include_router(duplicates.router)
 
     from yibao.web import install as install_console  # the clerk's console at / (docs/console.md)
 

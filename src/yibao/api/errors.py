@@ -20,7 +20,8 @@ The status code follows from the error code (:func:`status_for`):
        ``AFTER_DEATH``, ``PAYMENT_AFTER_DEATH``, ``NOTHING_TO_QUOTE``; the cases' ``TRANSFER_EXISTS``,
        ``TRANSFER_ALREADY_IN``, ``REFUND_ALREADY_DECIDED``, ``REFUND_STALE``, ``REFUND_RELATION_ACTIVE``,
        ``RET_ALREADY_RETIRED``, ``RET_YEARS_SHORT``, ``RET_NO_SHORTFALL``; the corrections'
-       ``CORRECTION_UNCHANGED``, ``DERIVED_CONTRADICTION``, ``START_AFTER_STATUS_CHANGE``), and the
+       ``CORRECTION_UNCHANGED``, ``DERIVED_CONTRADICTION``, ``START_AFTER_STATUS_CHANGE``; the duplicate worklist's
+       ``DUP_CASE_NOT_OPEN``, ``DUP_CASE_STALE``, ``DUP_CASE_NEEDS_DECISION``), and the
        store's guards (``APPEND_ONLY_VIOLATION``, ``ALREADY_SUPERSEDED``, ``STORE_INTEGRITY``)
 500    ``INTERNAL_ERROR`` — anything unexpected; the body carries a reference, the log line the
        rest (ID numbers masked); never a stack trace in a response
@@ -110,6 +111,10 @@ CONFLICT_CODES = frozenset(
         "APPEND_ONLY_VIOLATION",
         "ALREADY_SUPERSEDED",
         "STORE_INTEGRITY",
+        # the duplicate worklist (service/duplicates.py): decided already, proposed on facts that changed, or no proposal to apply
+        "DUP_CASE_NOT_OPEN",
+        "DUP_CASE_STALE",
+        "DUP_CASE_NEEDS_DECISION",
     }
 )
 

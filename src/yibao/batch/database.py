@@ -3,7 +3,8 @@
 Person numbers (``psn_no``, text) and relations (``enrollment.id``) get int64 surrogates in the
 batch tables; :class:`DatabaseInput` keeps the way back so proposals name the store's own keys.
 A merged person record (``person.merged_into``) is read as its survivor (R-ID-005). Superseded
-rows (corrections) are left out: only the facts in force are read.
+rows (corrections) are left out: only the facts in force are read; a relation's start, end and
+psn_type are those of its latest correction (``enrollment_correction``, revision 0006), if any.
 
 At national scale read the same tables with DuckDB's ``postgres`` scanner (or Spark JDBC) instead;
 the layout is the same.
@@ -28,6 +29,7 @@ class DatabaseInput:
 
 def read_database(url: str) -> DatabaseInput:
     from yibao.store.db import create_engine_for
+    from yibao.store.correction_models import RelationCorrectionRow
     from yibao.store.models import (
         DocumentRow,
         EnrollmentRow,
@@ -55,6 +57,14 @@ def read_database(url: str) -> DatabaseInput:
                     EnrollmentRow.psn_type, EnrollmentRow.start, EnrollmentRow.end,
                 )
             ).all()
+            corrected: dict[int, tuple] = {}  # enrollment.id → (start, end, psn_type) of the latest correction
+            for c in conn.execute(
+                select(RelationCorrectionRow.enrollment_id, RelationCorrectionRow.start, RelationCorrectionRow.end,
+                       RelationCorrectionRow.psn_type).order_by(RelationCorrectionRow.recorded_at, RelationCorrectionRow.id)
+            ):
+                corrected[c[0]] = (c[1], c[2], c[3])
+            rels = [(r[0], r[1], r[2], r[3], r[4], *((corrected[r[0]][2], corrected[r[0]][0], corrected[r[0]][1]) if r[0] in corrected else r[5:]))
+                    for r in rels]
             changes = conn.execute(
                 select(StatusChangeRow.enrollment_id, StatusChangeRow.effective, StatusChangeRow.status, StatusChangeRow.status_reason).where(
                     StatusChangeRow.superseded_at.is_(None)

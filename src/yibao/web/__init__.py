@@ -17,9 +17,11 @@ STATIC_PATH = "/static"
 
 def install(app: FastAPI) -> None:
     """Add the console's pages and static files to ``app`` (an app made by ``create_app``)."""
+    from .duplicates import router as duplicates_router
     from .views import router
 
     app.include_router(router)
+    app.include_router(duplicates_router)
     app.mount(STATIC_PATH, StaticFiles(directory=str(resources.files("yibao.web").joinpath("static"))), name="static")
 
 
