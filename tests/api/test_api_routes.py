@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from .conftest import PASSWORD, World, resident_id
@@ -186,6 +188,19 @@ def test_coverage_lookup(world: World):
     assert c["period_start"] and c["reasons"][0]["rule_id"] == "Y-TIMELINE"
     before = world.call("auditor", "GET", f"{V1}/coverage", params={"cert_type": "01", "number": world.numbers["p210"], "on": "2023-06-01"}).json()
     assert before["covered"] is False and before["relation_id"] is None and before["reasons"]
+
+
+def test_coverage_checks_the_token_before_the_number_and_answers_from_the_projection(world: World):
+    bad_token = {"Authorization": "Bearer ybs_" + "x" * 43}
+    for number in (world.numbers["p210"], "510502199003070019", "not-a-number"):
+        r = world.client.get(f"{V1}/coverage", params={"cert_type": "01", "number": number}, headers=bad_token)
+        assert r.status_code == 401 and r.json()["error"]["code"] == "TOKEN_INVALID", (number, r.text)
+    params = {"cert_type": "01", "number": world.numbers["p210"], "on": "2026-11-01"}
+    first = world.call("auditor", "GET", f"{V1}/coverage", params=params)
+    second = world.call("auditor", "GET", f"{V1}/coverage", params=params)  # the stored index this time
+    assert first.status_code == second.status_code == 200 and first.json() == second.json()
+    expected = world.service.covered_on("A210", date(2026, 11, 1), as_known_on=world.service.today())
+    assert second.json()["reasons"][0]["message_zh"] == expected.reasons[0].message_zh
 
 
 def test_contributions_due(world: World):

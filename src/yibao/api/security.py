@@ -20,6 +20,7 @@ import secrets
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
@@ -120,7 +121,7 @@ def _principal_regions(role: str, stored: str | None) -> frozenset[str] | None:
     return frozenset(split_regions(stored))
 
 
-_AUTHENTICATE = (
+AUTHENTICATE = (  # the token check of every request: one row, with its user
     select(
         TokenRow.id, TokenRow.kind, TokenRow.name, TokenRow.role, TokenRow.regions, TokenRow.revoked_at, TokenRow.expires_at, TokenRow.user_id,
         UserRow.username, UserRow.role.label("user_role"), UserRow.regions.label("user_regions"), UserRow.active,
@@ -377,14 +378,24 @@ class AccessStore:
 
         Every request asks, so this is one Core query (no ORM session), on ``connection`` if given.
         """
-        if not token.startswith((SESSION_PREFIX, SYSTEM_PREFIX)) or len(token) > 200:
-            raise YibaoError(TOKEN_INVALID, field="authorization")
+        hashed = self.token_key(token)
         if connection is not None:
-            row = connection.execute(_AUTHENTICATE, {"token_hash": token_hash(token)}).first()
+            row = connection.execute(AUTHENTICATE, {"token_hash": hashed}).first()
         else:
             with self.sessions.kw["bind"].connect() as own:
-                row = own.execute(_AUTHENTICATE, {"token_hash": token_hash(token)}).first()
-        if row is None:
+                row = own.execute(AUTHENTICATE, {"token_hash": hashed}).first()
+        return self.principal_from(row)
+
+    @staticmethod
+    def token_key(token: str) -> str:
+        """The stored hash of a well-formed token (the ``token_hash`` parameter of :data:`AUTHENTICATE`)."""
+        if not token.startswith((SESSION_PREFIX, SYSTEM_PREFIX)) or len(token) > 200:
+            raise YibaoError(TOKEN_INVALID, field="authorization")
+        return token_hash(token)
+
+    def principal_from(self, row: Any) -> Principal:
+        """The caller from a row of :data:`AUTHENTICATE` (None: no such token)."""
+        if row is None or row.id is None:
             raise YibaoError(TOKEN_INVALID, field="authorization")
         now = self.clock()
         if row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):

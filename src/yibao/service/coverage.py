@@ -91,15 +91,21 @@ class CoverageQueries:
         ``found.regions`` can be trusted for the region rule only when ``found.usable_on(today)``.
         ``connection``: a connection of :attr:`lookups` the caller already holds.
         """
+        key = self.document_lookup_key(cert_type, number, nationality)
+        if connection is not None:
+            return projection.find_by_document(connection, **key)
+        with self.lookups.connect() as own:
+            return projection.find_by_document(own, **key)
+
+    @staticmethod
+    def document_lookup_key(cert_type: str, number: str, nationality: str | None = None) -> dict[str, object]:
+        """The parameters of :data:`yibao.store.projection.BY_DOCUMENT` for a document (normalised, R-ID-005)."""
         try:
             kind, normalised, key_nationality, _ = repo.document_key(cert_type, number, nationality)
         except YibaoError as exc:  # the service's names for the inputs (the ids package says "cert_no")
             exc.field = exc.field if exc.field in ("nationality", "cert_type") else "number"
             raise
-        if connection is not None:
-            return projection.find_by_document(connection, kind, normalised, key_nationality)
-        with self.lookups.connect() as own:
-            return projection.find_by_document(own, kind, normalised, key_nationality)
+        return {"cert_type": kind, "number": normalised, "key_nationality": key_nationality}
 
     def coverage_of_found(self, found: projection.Found, on: date, *, as_known_on: date | None = None) -> DocumentCoverage:
         """The answer for a holder found by :meth:`locate_document` (after the caller's access check)."""

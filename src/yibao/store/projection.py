@@ -74,7 +74,7 @@ def _regions(text_value: str | None) -> frozenset[str]:
     return frozenset(r for r in (text_value or "").split(",") if r)
 
 
-_BY_DOCUMENT = (
+BY_DOCUMENT = (  # parameters cert_type, number, key_nationality
     select(
         DocumentRow.psn_no,
         PersonRow.merged_into,
@@ -82,7 +82,7 @@ _BY_DOCUMENT = (
         CoverageProjectionRow.payload,
         CoverageProjectionRow.known_on,
         CoverageProjectionRow.stable_through,
-        CoverageProjectionRow.regions,
+        CoverageProjectionRow.regions.label("holder_regions"),  # a name of its own: callers join it with other rows
     )
     .join(PersonRow, PersonRow.psn_no == DocumentRow.psn_no)
     .outerjoin(CoverageProjectionRow, CoverageProjectionRow.psn_no == DocumentRow.psn_no)
@@ -98,10 +98,15 @@ _BY_DOCUMENT = (
 
 def find_by_document(session: Session | Connection, cert_type: str, number: str, key_nationality: str) -> Found | None:
     """The current holder of a (normalised) document and its projection, in one indexed query."""
-    row = session.execute(_BY_DOCUMENT, {"cert_type": cert_type, "number": number, "key_nationality": key_nationality}).first()
-    if row is None:
+    row = session.execute(BY_DOCUMENT, {"cert_type": cert_type, "number": number, "key_nationality": key_nationality}).first()
+    return found_from(tuple(row)) if row is not None else None
+
+
+def found_from(values: tuple) -> Found | None:
+    """A :class:`Found` from the seven columns of :data:`BY_DOCUMENT` (None when the first is None)."""
+    if values[0] is None:
         return None
-    return Found(row[0], row[1] is not None, row[2], row[3], row[4], row[5], _regions(row[6]))
+    return Found(values[0], values[1] is not None, values[2], values[3], values[4], values[5], _regions(values[6]))
 
 
 def find_by_person(session: Session, psn_no: str) -> Found | None:

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
+from sqlalchemy import select, true
 from starlette.concurrency import run_in_threadpool
 from pydantic import AfterValidator
 
@@ -19,8 +20,11 @@ from yibao.rules.entitlement import answer_coverage
 
 from .. import present
 from ..access import PersonScope, check_person, check_relation
+from yibao.store import projection
+
 from ..deps import READERS, Credentials, Ctx, Pages, Reader, Writer, authenticate, check_role, context, visible_person
-from ..errors import DOCUMENT_NOT_FOUND, MONTH_RANGE_TOO_LONG
+from ..errors import AUTH_REQUIRED, DOCUMENT_NOT_FOUND, MONTH_RANGE_TOO_LONG
+from ..security import AUTHENTICATE
 from ..schemas import (
     MAX_DAY,
     MIN_DAY,
@@ -201,6 +205,14 @@ async def coverage(
     return Response(body, media_type="application/json")
 
 
+_AUTH = AUTHENTICATE.subquery("auth")
+_HOLDER = projection.BY_DOCUMENT.subquery("holder")
+_AUTH_WIDTH = len(_AUTH.c)
+# The token row and the document's holder with its coverage projection, in one statement (a left join
+# on true: the holder's columns are NULL when nobody holds the document).
+_COVERAGE_LOOKUP = select(_AUTH, _HOLDER).select_from(_AUTH.outerjoin(_HOLDER, true()))
+
+
 def _coverage(
     request: Request,
     credentials: HTTPAuthorizationCredentials | None,
@@ -211,14 +223,21 @@ def _coverage(
     as_known_on: date | None,
 ) -> bytes:
     ctx = context(request)
-    with ctx.service.lookups.connect() as connection:  # one connection for the token and the document
-        principal = check_role(authenticate(request, credentials, connection), READERS)
-        today = ctx.service.today()
-        day, k = _day(on, today), _day(as_known_on, today)
-        try:
-            found = ctx.service.locate_document(cert_type, number, nationality, connection=connection)
-        except YibaoError as exc:
-            raise _document_error(exc, "") from None
+    if credentials is None or not credentials.credentials:
+        raise YibaoError(AUTH_REQUIRED, field="authorization")
+    hashed = ctx.access.token_key(credentials.credentials)
+    try:
+        key = ctx.service.document_lookup_key(cert_type, number, nationality)
+    except YibaoError as exc:
+        check_role(authenticate(request, credentials), READERS)  # a bad token is answered before a bad number
+        raise _document_error(exc, "") from None
+    with ctx.service.lookups.connect() as connection:  # the token and the document in one round trip
+        row = connection.execute(_COVERAGE_LOOKUP, {"token_hash": hashed, **key}).first()
+    principal = check_role(ctx.access.principal_from(row), READERS)
+    request.state.principal = principal
+    today = ctx.service.today()
+    day, k = _day(on, today), _day(as_known_on, today)
+    found = projection.found_from(tuple(row)[_AUTH_WIDTH:]) if row is not None else None
     if found is None:
         raise YibaoError(DOCUMENT_NOT_FOUND, field="number", cert_type=cert_type, number=mask(number))
     if found.usable_on(today) and found.regions and not found.merged:  # the region rule from the same indexed row
