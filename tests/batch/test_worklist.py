@@ -20,6 +20,7 @@ from yibao.model import (
     IdentityDocument,
     PayerType,
     PersonFacts,
+    StatusReason,
 )
 from yibao.rules.duplicate import DuplicateContext
 from yibao.service.duplicates import DuplicatesService
@@ -76,6 +77,18 @@ def test_a_dismissed_pair_comes_back_only_when_its_facts_change(svc) -> None:  #
     rescan = dup.scan(by="clerk", on=ON, contexts=HOME)
     assert len(rescan.new) == 1 and rescan.superseded == ()  # the dismissed case is not superseded, a new one is open
     assert [c.state for c in dup.cases()] == ["DISMISSED", "OPEN"]
+
+
+def test_an_open_case_whose_duplicate_is_gone_is_superseded_at_the_next_scan(svc, clock) -> None:  # noqa: F811
+    clock.on(ON)
+    _person(svc)
+    dup = DuplicatesService(svc)
+    [case_no] = dup.scan(by="clerk", on=ON, contexts=HOME).new
+    svc.suspend("P1", "VILLAGE", by="clerk", effective=date(2025, 1, 1), reason=StatusReason.OTHER)
+    rescan = dup.scan(by="clerk", on=ON, contexts=HOME)
+    assert rescan.new == () and rescan.superseded == (case_no,)
+    assert dup.case(case_no).state == "SUPERSEDED"
+    assert dup.scan(by="clerk", on=ON, contexts=HOME).superseded == ()  # once
 
 
 def test_confirm_applies_the_resolution_and_is_audited(svc, clock) -> None:  # noqa: F811

@@ -127,6 +127,17 @@ class DuplicatesService:
                 facts = repo.load_facts(session, psn_no)
                 ctx = contexts.get(psn_no) or D.DuplicateContext(detected_on=on)
                 decisions = D.resolve_person(psn_no, facts.enrollments, facts.contributions, ctx, self.policy)
+                # an open case whose duplicate is gone from the facts (a relation ended or suspended since)
+                current = {",".join(d.value.relations) for d in decisions}
+                for gone in session.scalars(
+                    select(DuplicateCaseRow).where(DuplicateCaseRow.psn_no == psn_no, DuplicateCaseRow.relation_ids.not_in(current))
+                ).all():
+                    if self._state(session, gone) == "OPEN":
+                        session.add(DuplicateCaseEventRow(
+                            case_id=gone.id, psn_no=psn_no, state="SUPERSEDED", reason="不再重复参保 / the duplicate is gone from the facts",
+                            recorded_at=at, recorded_by=by,
+                        ))
+                        superseded.append(gone.case_no)
                 if not decisions:
                     continue
                 fp = D.facts_fingerprint(facts.enrollments, facts.contributions, ctx)
