@@ -78,6 +78,19 @@ from yibao.store.models import (
     WageRow,
 )
 from yibao.store.types import check_money
+from yibao.service.common import (
+    AFTER_DEATH,
+    AFTER_DEATH_FUTURE,
+    BEFORE_RELATION_START,
+    DEATH_BEFORE_BIRTH,
+    EMPTY_PAYMENT,
+    MAX_BY,
+    MAX_KEY,
+    STATUS_DATE_ORDER,
+    _check_length,
+    _lock_person,
+    _relation,
+)
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
@@ -228,8 +241,6 @@ def _at(exc: YibaoError, field: str) -> YibaoError:
 
 
 def _employee_relation(facts: PersonFacts, relation_id: str):
-    from yibao.service.records import _relation
-
     rel = _relation(facts, relation_id)
     if rel.insutype is not InsuType.EMPLOYEE_BASIC:
         raise YibaoError(RET_NOT_EMPLOYEE, field="relation_id", relation=relation_id)
@@ -271,14 +282,6 @@ class CaseUseCases:
         balance remitted is ``account_balance`` (the sending agency's ledger) or, when not given, the
         balance :meth:`account` computes on ``accepted_on``.
         """
-        from yibao.service.records import (
-            BEFORE_RELATION_START,
-            MAX_BY,
-            _check_length,
-            _lock_person,
-            _relation,
-        )
-
         _check_length(by, MAX_BY, "by")
         if account_balance is not None:
             account_balance = check_money(account_balance, field="account_balance")
@@ -305,8 +308,6 @@ class CaseUseCases:
                                      reason="the relation stops between its start and the acceptance day / 停保日期须在参保开始日与受理日之间")
                 last = max((c.effective for c in rel.status_changes), default=None)
                 if last is not None and terminate_on < last:
-                    from yibao.service.records import STATUS_DATE_ORDER
-
                     raise YibaoError(STATUS_DATE_ORDER, field="terminate_on", effective=terminate_on.isoformat(), last=last.isoformat())
                 terminated = next((c.effective for c in rel.status_changes if c.status is InsuStatus.TERMINATED), None)
                 check_transition(rel.status_on(terminate_on), InsuStatus.TERMINATED, terminated_on=terminated, field="terminate_on")
@@ -381,8 +382,6 @@ class CaseUseCases:
     ) -> Decision[TransferStep]:
         """转入 (R-XFER-002/003/004): the receiving region received the form on ``form_received_on``;
         the balance is credited when the money arrived and matches the form, else held in suspense."""
-        from yibao.service.records import MAX_BY, _check_length, _lock_person
-
         _check_length(by, MAX_BY, "by")
         if remitted_amount is not None:
             remitted_amount = check_money(remitted_amount, field="remitted_amount")
@@ -398,8 +397,6 @@ class CaseUseCases:
             if "IN" in steps:
                 raise YibaoError(TRANSFER_ALREADY_IN, field="transfer_no", transfer_no=transfer_no)
             facts = repo.load_facts(session, psn_no)
-            from yibao.service.records import _relation
-
             to = _relation(facts, out.other_relation_id, field="transfer_no")
             try:
                 deadlines = xfer.transfer_deadlines(self.policy, sending_region=out.region, receiving_region=out.other_region,
@@ -455,8 +452,6 @@ class CaseUseCases:
         * ``R-REF-003``: a flexible worker prepaid ``year`` and a unit pays from ``first_unit_month``.
         * ``R-REF-005``: after the recorded death, to the heirs.
         """
-        from yibao.service.records import MAX_BY, _check_length, _lock_person
-
         _check_length(by, MAX_BY, "by")
         if rule not in REFUND_RULES:
             raise YibaoError(INVALID_INPUT, field="rule", reason=f"one of {', '.join(REFUND_RULES)}")
@@ -482,8 +477,6 @@ class CaseUseCases:
         """退费审核: approve (the refund lines are posted: kind 20, negative, back through each payer's
         channel, keyed ``<refund_no>:<n>``) or reject — once, with a reason. An approval re-checks the
         refund against the contributions as they are now (``REFUND_STALE`` if they changed)."""
-        from yibao.service.records import MAX_BY, _check_length, _lock_person
-
         _check_length(by, MAX_BY, "by")
         if not reason or not reason.strip():
             raise YibaoError(REASON_REQUIRED, field="reason")
@@ -538,8 +531,6 @@ class CaseUseCases:
 
     def _refund(self, facts: PersonFacts, relation_id: str, inputs: dict[str, Any]) -> tuple[Decision[ref.Refund], date]:
         """The rule's refund for ``inputs`` over ``facts`` (the same computation at application and approval)."""
-        from yibao.service.records import _relation
-
         rel = _relation(facts, relation_id)
         rule, year, event_date = inputs["rule"], inputs["year"], inputs["event_date"]
         lines = [c for c in facts.contributions if c.relation_id == relation_id]
@@ -622,14 +613,6 @@ class CaseUseCases:
     def post_retirement_topup(self, psn_no: str, relation_id: str, *, by: str, pay_on: date, payment_key: str) -> Decision[RetirementReview]:
         """R-RET-002: post the lump sum (趸缴, kind 33, ``months_credited`` = shortfall) quoted on ``pay_on``.
         Idempotent by ``payment_key``: posting the same key again records nothing."""
-        from yibao.service.records import (
-            EMPTY_PAYMENT,
-            MAX_BY,
-            MAX_KEY,
-            _check_length,
-            _lock_person,
-        )
-
         _check_length(by, MAX_BY, "by")
         if not payment_key:
             raise YibaoError(INVALID_INPUT, field="payment_key", reason="a payment key is required / 必须提供缴费幂等键")
@@ -662,13 +645,6 @@ class CaseUseCases:
         recorded as a ``RETIRED`` life event in the relation's region, which the timeline reads (the
         relation's psn_type becomes the retired one, e.g. 1101 → 1201). Refused while the minimum
         years are not met (``RET_YEARS_SHORT``: pay the top-up first)."""
-        from yibao.service.records import (
-            AFTER_DEATH,
-            MAX_BY,
-            _check_length,
-            _lock_person,
-        )
-
         _check_length(by, MAX_BY, "by")
         with self._tx() as session:
             _lock_person(session, psn_no)
@@ -756,13 +732,6 @@ class CaseUseCases:
     ) -> Corrected:
         """更正参保状态变更: the change of ``relation_id`` effective ``effective`` is replaced (or
         withdrawn); the corrected history must still follow the status machine (R-CODE-003)."""
-        from yibao.service.records import (
-            BEFORE_RELATION_START,
-            MAX_BY,
-            _check_length,
-            _lock_person,
-        )
-
         _check_length(by, MAX_BY, "by")
         with self._tx() as session:
             _lock_person(session, psn_no)
@@ -788,14 +757,6 @@ class CaseUseCases:
 
     def correct_death(self, psn_no: str, *, by: str, reason: str, death_date: date | None) -> Corrected:
         """更正死亡日期 (or withdraw a death reported in error, ``death_date=None``)."""
-        from yibao.service.records import (
-            AFTER_DEATH_FUTURE,
-            DEATH_BEFORE_BIRTH,
-            MAX_BY,
-            _check_length,
-            _lock_person,
-        )
-
         _check_length(by, MAX_BY, "by")
         if death_date is not None and death_date > self.today():
             raise YibaoError(AFTER_DEATH_FUTURE, field="death_date", death=death_date.isoformat())
@@ -812,8 +773,6 @@ class CaseUseCases:
 
     def correct_wage(self, psn_no: str, relation_id: str, from_month: YearMonth, *, by: str, reason: str, monthly_wage: Decimal) -> Corrected:
         """更正申报工资 from ``from_month`` on (R-CONT-001 input)."""
-        from yibao.service.records import MAX_BY, _check_length, _lock_person
-
         _check_length(by, MAX_BY, "by")
         wage = check_money(monthly_wage, field="monthly_wage")
         if wage < 0:

@@ -47,6 +47,14 @@ from yibao.explain import reason as because
 from yibao.model import PersonFacts
 from yibao.store import repository as repo
 from yibao.store.models import DocumentRow
+from yibao.service.common import (
+    DEATH_BEFORE_BIRTH,
+    MAX_BY,
+    MAX_NAME,
+    _check_length,
+    _lock_person,
+    _relation,
+)
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
@@ -122,8 +130,6 @@ class CorrectionUseCases:
 
         ``region`` / ``insutype`` may be given only with the relation's own values (a form that sends
         every column); another value is ``RELATION_KEY_FIXED``."""
-        from yibao.service.records import MAX_BY, _check_length, _lock_person, _relation
-
         _check_length(by, MAX_BY, "by")
         _required_reason(reason)
         changes: dict[str, Any] = {k: v for k, v in (("start", start), ("end", end), ("psn_type", psn_type), ("employer", employer)) if v is not UNSET}
@@ -173,14 +179,6 @@ class CorrectionUseCases:
         override_reason: str | None = None,
     ) -> Decision[AttributesCorrected]:
         """更正人员基本信息: name, sex, birth date (see the module doc for R-ID-007)."""
-        from yibao.service.records import (
-            DEATH_BEFORE_BIRTH,
-            MAX_BY,
-            MAX_NAME,
-            _check_length,
-            _lock_person,
-        )
-
         _check_length(by, MAX_BY, "by")
         _required_reason(reason)
         changes: dict[str, Any] = {k: v for k, v in (("name", name), ("sex", sex), ("birth_date", birth_date)) if v is not UNSET}

@@ -37,40 +37,34 @@ from yibao.rules.quote import Quote, quote
 from yibao.rules.retirement import check_payment_after_death
 from yibao.rules.status import check_transition
 from yibao.service.cases import CaseUseCases
+from yibao.service.common import (  # noqa: F401  (re-exported: other modules import them from here too)
+    AFTER_DEATH,
+    AFTER_DEATH_FUTURE,
+    BEFORE_RELATION_START,
+    DEATH_BEFORE_BIRTH,
+    EMPTY_PAYMENT,
+    MAX_BY,
+    MAX_KEY,
+    MAX_NAME,
+    MAX_RELATION_ID,
+    STATUS_DATE_ORDER,
+    _check_length,
+    _lock_person,
+    _relation,
+)
 from yibao.service.corrections import CorrectionUseCases
 from yibao.service.coverage import CoverageQueries
 from yibao.store import repository as repo
 from yibao.store.db import create_engine_for, migrate, session_factory
 from yibao.store.auth_models import PersonHomeRow
 from yibao.store.errors import IDEMPOTENCY_CONFLICT
-from yibao.store.models import EnrollmentRow, LineRow, PersonRow
+from yibao.store.models import EnrollmentRow, LineRow
 from yibao.store.types import check_money
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
-STATUS_DATE_ORDER = define(
-    "STATUS_DATE_ORDER",
-    "状态变更日期 {effective} 早于该参保关系最近一次变更（{last}）；更正历史请使用更正功能",
-    "the status change on {effective} is before the relation's latest change ({last}); correct the history with a correction instead",
-)
-BEFORE_RELATION_START = define(
-    "BEFORE_RELATION_START",
-    "日期 {effective} 早于参保关系开始日 {start}",
-    "{effective} is before the relation starts on {start}",
-)
-AFTER_DEATH = define(
-    "AFTER_DEATH",
-    "参保人已于 {death} 死亡，不能办理 {action}",
-    "the person died on {death}; {action} is not possible",
-)
-EMPTY_PAYMENT = define("EMPTY_PAYMENT", "缴费明细为空", "no contribution lines were given")
 ZERO_AMOUNT = define("ZERO_AMOUNT", "缴费金额不能为0", "a contribution amount cannot be zero")
 NO_DOCUMENT = define("NO_DOCUMENT", "登记参保人至少需要一个证件", "registering a person needs at least one identity document")
-DEATH_BEFORE_BIRTH = define("DEATH_BEFORE_BIRTH", "死亡日期 {death} 早于出生日期 {birth}", "the date of death {death} is before the date of birth {birth}")
-
-# Column widths of the store (store/models.py): a longer value is refused here, with its field, instead
-# of failing as an untyped database error on PostgreSQL (and being stored silently on SQLite).
-MAX_NAME, MAX_BY, MAX_RELATION_ID, MAX_KEY = 200, 100, 64, 128
 
 
 @dataclass(frozen=True)
@@ -411,21 +405,6 @@ ALREADY_ENROLLED = define(
     "参保人已有正常的基本医保关系 {relation}（{insutype}，{region}），新关系可能构成重复参保（R-ENR-002）",
     "the person already has a normal core relation {relation} ({insutype}, {region}); the new one may be a duplicate (R-ENR-002)",
 )
-AFTER_DEATH_FUTURE = define("AFTER_DEATH_FUTURE", "死亡日期 {death} 晚于今天", "the date of death {death} is in the future")
-
-
-def _lock_person(session: Session, psn_no: str) -> PersonRow:
-    """The person, locked until the transaction ends (PostgreSQL ``FOR UPDATE``; SQLite's BEGIN IMMEDIATE
-    serialises writers anyway): payments and a death of one person are decided one at a time."""
-    session.execute(select(PersonRow.psn_no).where(PersonRow.psn_no == psn_no).with_for_update())
-    return repo.get_person(session, psn_no)
-
-
-def _relation(facts: PersonFacts, relation_id: str, *, field: str = "relation_id") -> Enrollment:
-    for e in facts.enrollments:
-        if e.relation_id == relation_id:
-            return e
-    raise YibaoError(repo.RELATION_NOT_FOUND, field=field, relation=relation_id, psn_no=facts.person_id)
 
 
 def _line_key(psn_no: str, line: ContributionLine) -> str:
@@ -441,11 +420,6 @@ def _line_key(psn_no: str, line: ContributionLine) -> str:
         amount = str(line.amount)
     key = f"{psn_no}:{line.relation_id}:{period}:{line.kind.value}:{line.payer.value}:{line.paid_on.isoformat()}:{amount}"
     return key if len(key) <= MAX_KEY else "sha256:" + hashlib.sha256(key.encode("utf-8")).hexdigest()
-
-
-def _check_length(value: str | None, limit: int, field: str) -> None:
-    if value is not None and len(value) > limit:
-        raise YibaoError(INVALID_INPUT, field=field, reason=f"at most {limit} characters / 最多 {limit} 个字符")
 
 
 def _document_field(exc: YibaoError) -> str:
