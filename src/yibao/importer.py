@@ -750,8 +750,12 @@ def _apply_person(ctx: _Context, psn_no: str, p: PersonIn) -> str:
         outcome = IMPORTED
     else:
         survivor = repo.get_person(s, psn_no, follow_merges=True)  # a merged number's documents moved to the survivor
-        for column, given, stored in (("name", p.name, person.name), ("birth_date", p.birth_date, person.birth_date), ("sex", p.sex, person.sex)):
-            if given is not None and given != stored:
+        # the same as the values imported (a re-run of that file) or as those corrected since (a later
+        # extract that has the correction): present; anything else is a conflict with the current value
+        cur = repo.current_person()
+        now = s.execute(select(cur.name, cur.birth_date, cur.sex).select_from(cur.source).where(PersonRow.psn_no == psn_no)).one()
+        for column, given, stored in (("name", p.name, now.name), ("birth_date", p.birth_date, now.birth_date), ("sex", p.sex, now.sex)):
+            if given is not None and given != stored and given != getattr(person, column):
                 raise _conflict((f"人员 {psn_no}", f"person {psn_no}"), column, stored, given)
         if holder is None:
             repo.add_document(s, psn_no, doc, by=ctx.by, at=ctx.at, migration=True)  # PERSON_MERGED for a merged number

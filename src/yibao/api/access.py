@@ -21,11 +21,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import and_, exists, func, not_, or_, select
 from sqlalchemy.orm import Session
 
 from yibao.errors import YibaoError
+from yibao.store import repository as repo
 from yibao.store.auth_models import ALL_REGIONS, PersonHomeRow
 from yibao.store.errors import PERSON_NOT_FOUND
 from yibao.store.models import DocumentRow, EnrollmentRow, PersonRow
@@ -98,8 +100,18 @@ def check_relation(principal: Principal, scope: PersonScope, relation_id: str, *
 
 
 @dataclass(frozen=True)
+class ListedPerson:
+    """A person's attributes as corrected now (``person_correction``), not the ``person`` row's own."""
+
+    psn_no: str
+    name: str
+    birth_date: date | None
+    sex: str | None
+
+
+@dataclass(frozen=True)
 class PersonListing:
-    person: PersonRow
+    person: ListedPerson
     regions: list[str]
     documents: list[DocumentRow]
 
@@ -117,10 +129,17 @@ def _in_regions(regions: Iterable[str] | None):
 
 
 def list_persons(session: Session, regions: Iterable[str] | None, offset: int, limit: int) -> tuple[list[PersonListing], int]:
-    """Persons of ``regions`` (None: all), by person number, with their regions and current documents."""
+    """Persons of ``regions`` (None: all), by person number, with their name, birth date and sex as
+    corrected now, their regions and current documents."""
     where = _in_regions(regions)
     total = session.scalar(select(func.count()).select_from(PersonRow).where(where)) or 0
-    persons = list(session.scalars(select(PersonRow).where(where).order_by(PersonRow.psn_no).offset(offset).limit(limit)))
+    cur = repo.current_person()
+    persons = [
+        ListedPerson(*row) for row in session.execute(
+            select(PersonRow.psn_no, cur.name, cur.birth_date, cur.sex).select_from(cur.source).where(where)
+            .order_by(PersonRow.psn_no).offset(offset).limit(limit)
+        )
+    ]
     keys = [p.psn_no for p in persons]
     by_person: dict[str, set[str]] = {k: set() for k in keys}
     docs: dict[str, list[DocumentRow]] = {k: [] for k in keys}
@@ -148,6 +167,7 @@ def list_regions(principal: Principal, asked: str | None) -> list[str] | None:
 
 __all__ = [
     "ALL_REGIONS",
+    "ListedPerson",
     "PersonListing",
     "PersonScope",
     "check_person",

@@ -85,14 +85,23 @@ def one_case(service: DuplicatesService, case_no: str) -> ScopedCase:
         return scoped(session, [view])[0]
 
 
-def list_cases(service: DuplicatesService, principal: Principal, *, state: str | None, region: str | None) -> list[ScopedCase]:
-    """The cases the caller may see (``region``: only those concerning it, which must be served)."""
+def list_cases(
+    service: DuplicatesService, principal: Principal, *, state: str | None, region: str | None, offset: int = 0, limit: int | None = None,
+) -> tuple[list[ScopedCase], int]:
+    """One page of the cases the caller may see (``region``: only those concerning it, which must be
+    served), oldest first, and how many there are: the state, the region rule (:func:`visible`, in
+    SQL), the order and the page are the database's; only the page's cases are loaded."""
     if region is not None:
         check_region(principal, region, field="region")
-    views = service.cases(state=state)
+    served = None if principal.regions is None else sorted(principal.regions)
+    views, total = service.page(state=state, regions=served, region=region, offset=offset, limit=limit)
     with service.records.sessions() as session:
-        cases = scoped(session, views)
-    return [c for c in cases if visible(principal, c) and (region is None or region in c.all_regions)]
+        return scoped(session, views), total
+
+
+def count_cases(service: DuplicatesService, principal: Principal, *, state: str | None, region: str | None) -> int:
+    """How many cases :func:`list_cases` has for the caller (one COUNT, nothing loaded)."""
+    return list_cases(service, principal, state=state, region=region, limit=0)[1]
 
 
 def persons_to_scan(session: Session, regions: list[str] | None) -> list[str]:
@@ -100,4 +109,4 @@ def persons_to_scan(session: Session, regions: list[str] | None) -> list[str]:
     return list(session.scalars(select(PersonRow.psn_no).where(_in_regions(regions)).order_by(PersonRow.psn_no)))
 
 
-__all__ = ["CASE_STATES", "ScopedCase", "check_decide", "check_see", "list_cases", "one_case", "persons_to_scan", "scoped", "visible"]
+__all__ = ["CASE_STATES", "ScopedCase", "check_decide", "check_see", "count_cases", "list_cases", "one_case", "persons_to_scan", "scoped", "visible"]

@@ -23,11 +23,11 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import date, datetime
-from typing import Any, Iterable, Sequence, TypeVar
+from typing import Any, Iterable, NamedTuple, Sequence, TypeVar
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, case, outerjoin, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from yibao import ids
 from yibao.codes import CertType
@@ -651,6 +651,34 @@ def person_values(session: Session, person: PersonRow, *, as_known_on: date | No
     return {name: getattr(source, name) for name in PERSON_FIELDS}
 
 
+class CurrentPerson(NamedTuple):
+    """SQL for the person's name, sex and birth date as known now (:func:`current_person`)."""
+
+    source: Any  # ``person`` LEFT JOIN its latest ``person_correction``: select from it
+    name: Any
+    sex: Any
+    birth_date: Any
+
+
+def current_person() -> CurrentPerson:
+    """The columns of ``person`` as corrected now, for readers that query ``person`` rows in SQL
+    (lists, searches): the values of the latest correction (by ``recorded_at``, then id — as
+    :func:`person_values` and ``load_facts`` take it), else the row's own. A correction carries the
+    complete values, so a sex or birth date corrected to NULL stays NULL. Use as
+    ``select(PersonRow.psn_no, cur.name, …).select_from(cur.source).where(…)``."""
+    latest = aliased(PersonCorrectionRow, name="current_correction")
+    later = aliased(PersonCorrectionRow, name="later_correction")
+    newest = (
+        select(later.id).where(later.psn_no == latest.psn_no).order_by(later.recorded_at.desc(), later.id.desc()).limit(1)
+        .correlate(latest).scalar_subquery()
+    )
+    corrected = latest.id.is_not(None)
+    return CurrentPerson(
+        outerjoin(PersonRow, latest, and_(latest.psn_no == PersonRow.psn_no, latest.id == newest)),
+        *(case((corrected, getattr(latest, c)), else_=getattr(PersonRow, c)).label(c) for c in ("name", "sex", "birth_date")),
+    )
+
+
 def _changed(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {k: {"before": before[k], "after": after[k]} for k in before if before[k] != after[k]}
 
@@ -908,6 +936,7 @@ __all__ = [
     "append_status_change",
     "correct_person",
     "correct_relation",
+    "current_person",
     "document_key",
     "find_person",
     "get_person",

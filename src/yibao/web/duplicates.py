@@ -34,6 +34,7 @@ from yibao.api.routes.duplicates import detail
 from yibao.api.security import ADMINISTRATOR, CLERK, WRITERS, Principal
 from yibao.errors import YibaoError, define
 from yibao.service.duplicates import DUP_REASON_REQUIRED, DuplicatesService
+from yibao.store import repository as repo
 from yibao.store.models import PersonRow
 
 from .messages import N_
@@ -88,8 +89,9 @@ def _writer(principal: Principal) -> None:
 def _names(page: Page, psn_nos: set[str]) -> dict[str, str]:
     if not psn_nos:
         return {}
+    cur = repo.current_person()  # the names as corrected now
     with page.ctx.service.sessions() as s:
-        return dict(s.execute(select(PersonRow.psn_no, PersonRow.name).where(PersonRow.psn_no.in_(sorted(psn_nos)))).all())
+        return dict(s.execute(select(PersonRow.psn_no, cur.name).select_from(cur.source).where(PersonRow.psn_no.in_(sorted(psn_nos)))).all())
 
 
 # ------------------------------------------------------------------------------------------ the worklist
@@ -103,11 +105,10 @@ def worklist_page(request: Request, state: str | None = "OPEN", region: str | No
     region = region or None
     policy = page.ctx.service.policy
     mine = [r for r in policy.regions() if page.principal.serves(r)]
-    cases = list_cases(_worklist(page), page.principal, state=state, region=region)
     page_no = max(1, page_no)
-    shown = cases[(page_no - 1) * PAGE_SIZE: page_no * PAGE_SIZE]
+    shown, total = list_cases(_worklist(page), page.principal, state=state, region=region, offset=(page_no - 1) * PAGE_SIZE, limit=PAGE_SIZE)
     return page.render(
-        "duplicates.html", cases=shown, total=len(cases), page_no=page_no, pages=max(1, -(-len(cases) // PAGE_SIZE)),
+        "duplicates.html", cases=shown, total=total, page_no=page_no, pages=max(1, -(-total // PAGE_SIZE)),
         state=state or "", region=region or "", regions=[(r, page.region_name(r)) for r in mine], states=STATE_ZH, kinds=KIND_ZH,
         outcomes=OUTCOME_ZH, names=_names(page, {c.view.psn_no for c in shown}),
     )

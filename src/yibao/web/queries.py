@@ -22,6 +22,7 @@ from yibao.model import Enrollment, EventKind, StatusChange
 from yibao.rules.entitlement import ActionKind, MonthKind, build_timeline
 from yibao.service.records import RecordsService
 from yibao.store import repository as repo
+from yibao.store.correction_models import PersonCorrectionRow
 from yibao.store.models import (
     DeathRow,
     DocumentRow,
@@ -46,13 +47,15 @@ class Found:
 
 
 def persons_by_name(session: Session, name: str, regions: list[str] | None) -> tuple[list[Found], bool]:
-    """Persons of ``regions`` (None: all) whose name contains ``name``; at most 50, and whether more exist."""
+    """Persons of ``regions`` (None: all) whose current name (as corrected, ``person_correction``)
+    contains ``name``; at most 50, and whether more exist. A name corrected away is not found by
+    its old spelling (docs/decisions.md: the console's name search)."""
     pattern = f"%{name.strip()}%"
-    rows = list(
-        session.scalars(
-            select(PersonRow).where(_in_regions(regions), PersonRow.name.like(pattern)).order_by(PersonRow.name, PersonRow.psn_no).limit(MAX_NAME_RESULTS + 1)
-        )
-    )
+    cur = repo.current_person()
+    rows = session.execute(
+        select(PersonRow.psn_no, cur.name, cur.birth_date, cur.sex).select_from(cur.source)
+        .where(_in_regions(regions), cur.name.like(pattern)).order_by(cur.name, PersonRow.psn_no).limit(MAX_NAME_RESULTS + 1)
+    ).all()
     more = len(rows) > MAX_NAME_RESULTS
     rows = rows[:MAX_NAME_RESULTS]
     docs: dict[str, list[tuple[str, str]]] = {r.psn_no: [] for r in rows}
@@ -91,10 +94,11 @@ class Attention:
 def region_counts(service: RecordsService, region: str) -> RegionCounts:
     today = service.today()
     out = RegionCounts(region, today)
+    cur = repo.current_person()  # the names as corrected now
     with service.sessions() as session:
         rels = session.execute(
-            select(EnrollmentRow.id, EnrollmentRow.psn_no, EnrollmentRow.relation_id, EnrollmentRow.insutype, EnrollmentRow.psn_type, EnrollmentRow.start, EnrollmentRow.end, PersonRow.name)
-            .join(PersonRow, PersonRow.psn_no == EnrollmentRow.psn_no)
+            select(EnrollmentRow.id, EnrollmentRow.psn_no, EnrollmentRow.relation_id, EnrollmentRow.insutype, EnrollmentRow.psn_type, EnrollmentRow.start, EnrollmentRow.end, cur.name)
+            .select_from(cur.source).join(EnrollmentRow, PersonRow.psn_no == EnrollmentRow.psn_no)
             .where(EnrollmentRow.region == region, PersonRow.merged_into.is_(None))
         ).all()
         changes: dict[int, list[StatusChange]] = {}
@@ -121,7 +125,7 @@ def region_counts(service: RecordsService, region: str) -> RegionCounts:
 
 
 def _fingerprint(session: Session) -> tuple:
-    return tuple(session.execute(select(func.count(), func.max(t.id))).one() for t in (EnrollmentRow, StatusChangeRow, LineRow, DeathRow)) + tuple(
+    return tuple(session.execute(select(func.count(), func.max(t.id))).one() for t in (EnrollmentRow, StatusChangeRow, LineRow, DeathRow, PersonCorrectionRow)) + tuple(
         session.execute(select(func.count()).select_from(PersonRow)).one()
     )
 

@@ -29,7 +29,7 @@ from starlette.concurrency import run_in_threadpool
 from yibao.api import present
 from yibao.api.access import check_region, list_regions
 from yibao.api.deps import Context, context, visible_person
-from yibao.api.duplicate_access import list_cases
+from yibao.api.duplicate_access import count_cases
 from yibao.api.errors import LOGIN_FAILED, ROLE_FORBIDDEN, status_for
 from yibao.api.logs import mask_text
 from yibao.api.security import ADMINISTRATOR, AUDITOR, CLERK, WRITERS, Principal
@@ -496,7 +496,7 @@ def dashboard(request: Request, region: str | None = None) -> Response:
         bars(_scheme_status(page, counts.people_by), title=_("参保人数（按险种与参保状态）")),
         bars(_scheme_status(page, counts.relations_by), title=_("参保关系数（按险种与参保状态）")),
     ]
-    open_duplicates = len(list_cases(DuplicatesService(page.ctx.service), page.principal, state="OPEN", region=region))  # 重复参保核查
+    open_duplicates = count_cases(DuplicatesService(page.ctx.service), page.principal, state="OPEN", region=region)  # 重复参保核查
     return page.render("dashboard.html", regions=[(r, page.region_name(r)) for r in mine], region=region, counts=counts, charts=charts,
                        horizon=queries.LOSS_HORIZON_DAYS, open_duplicates=open_duplicates)
 

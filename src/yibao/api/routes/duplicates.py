@@ -82,9 +82,8 @@ def list_duplicates(
     state: Annotated[CaseState | None, Query(description="案件状态 / state")] = None,
     region: Annotated[str | None, Query(pattern=r"^\d{6}$", description="统筹区 / pooling region")] = None,
 ) -> Page[CaseSummary]:
-    cases = list_cases(worklist(ctx), principal, state=state, region=region)
-    shown = cases[paging.offset: paging.offset + paging.page_size]
-    return Page[CaseSummary](items=[CaseSummary(**summary(c)) for c in shown], page=paging.page, page_size=paging.page_size, total=len(cases))
+    shown, total = list_cases(worklist(ctx), principal, state=state, region=region, offset=paging.offset, limit=paging.page_size)
+    return Page[CaseSummary](items=[CaseSummary(**summary(c)) for c in shown], page=paging.page, page_size=paging.page_size, total=total)
 
 
 @router.post(
