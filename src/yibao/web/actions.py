@@ -632,3 +632,5 @@ def form_field(action: Action, exc: YibaoError) -> str | None:
 
 
 __all__ = ["ACTIONS", "PAYER_ZH", "Action", "Effect", "Env", "FieldSpec", "FormErrors", "form_field"]
+
+from . import actions_more  # noqa: F401 - registers transfer in, refund decision, retirement, corrections into ACTIONS
