@@ -94,7 +94,7 @@ def main() -> None:
         return
 
     marker = folder / "synth.json"
-    if not marker.exists():
+    if not marker.exists() or json.loads(marker.read_text())["relations"] != args.relations:  # absent, or from an older generator
         from yibao.batch.synth import synthesize
 
         t = time.perf_counter()

@@ -63,6 +63,10 @@ class YibaoError(Exception):
         where = f" [{self.field}]" if self.field else ""
         return f"{self.code}{where}: {self.message_zh} / {self.message_en}"
 
+    def __reduce__(self) -> tuple:
+        """Pickled as (code, field, details), so an error raised in a worker process arrives whole."""
+        return (_rebuild, (type(self), self.code, self.field, self.details))
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "code": self.code,
@@ -105,3 +109,7 @@ def dedupe_notices(notices: "Iterable[Notice]") -> list[Notice]:
 
 # Codes used across modules.
 INVALID_INPUT = define("INVALID_INPUT", "输入无效：{reason}", "invalid input: {reason}")
+
+
+def _rebuild(cls: type, code: str, field: str | None, details: dict[str, Any]) -> "YibaoError":
+    return cls(code, field=field, **details)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
+
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from typer.testing import CliRunner
 
@@ -72,3 +76,65 @@ def test_dedup_record_puts_the_proposals_on_the_worklist_once(tmp_path) -> None:
 def test_record_needs_a_database(tmp_path) -> None:
     result = runner.invoke(app, ["dedup", "--input", str(tmp_path), "--record"])
     assert result.exit_code == 2 and "RECORD_NEEDS_DATABASE" in result.output
+
+
+def test_timelines_writes_periods_and_who_loses_coverage_as_the_reference_says(tmp_path) -> None:
+    from yibao.batch.dedup import _connect, register_parquet
+    from yibao.batch.timeline import coverage_grid
+    from yibao.dates import YearMonth
+
+    data, report = tmp_path / "pop", tmp_path / "t"
+    assert runner.invoke(app, ["synth", str(data), "--relations", "3000", "--seed", "4"]).exit_code == 0
+    args = ["timelines", "--input", str(data), "--out", str(report), "--as-known-on", "2025-06-20", "--from", "2024-01"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    con = _connect(1)
+    register_parquet(con, data)
+    reference = coverage_grid(con, YearMonth(2024, 1), YearMonth(2025, 8), date(2025, 6, 20), reference_only=True)
+    periods = pq.read_table(report / "periods.parquet")
+    assert periods.drop_columns(["fast"]).equals(reference.periods().drop_columns(["fast"]))
+    losers = pacsv.read_csv(report / "losing-202507.csv").column("psn_no").to_pylist()
+    assert losers == reference.losing_next_month(YearMonth(2025, 7)).tolist() and losers
+    assert f"{len(losers):,} 人在 2025-07 内失去保障" in result.output
+
+
+def test_timelines_from_the_database_name_the_stores_people(tmp_path) -> None:
+    from batch.test_worklist import _person
+    from yibao.codes import CertType, ContributionKind, InsuType, PsnType
+    from yibao.dates import YearMonth
+    from yibao.model import ContributionLine, Enrollment, IdentityDocument, PayerType, PersonFacts
+    from yibao.policy import default_policy
+    from yibao.service.records import RecordsService
+    from yibao.store import repository as repo
+
+    url = f"sqlite:///{tmp_path / 't.db'}"
+    service = RecordsService.open(url)
+    _person(service)  # P1: two resident relations in 350121 / 350100 — regions without a policy pack
+    months = [YearMonth(2024, 1) + i for i in range(14)]  # a Luzhou unit employee paid 2024-01..2025-02
+    worker = PersonFacts(
+        "W1", "职工", date(1985, 5, 1), "F", (IdentityDocument(CertType.RESIDENT_ID, "510502198505010025"),),
+        enrollments=(Enrollment("JOB", InsuType.EMPLOYEE_BASIC, "510500", PsnType.EMPLOYEE_IN_SERVICE, date(2024, 1, 1), None),),
+        contributions=tuple(
+            ContributionLine("JOB", ContributionKind.REGULAR, PayerType.UNIT, m.first_day().replace(day=15), Decimal("500.00"), month=m)
+            for m in months
+        ),
+    )
+    with service.sessions() as session, session.begin():
+        repo.add_facts(session, worker, by="test")
+    service.engine.dispose()
+    result = runner.invoke(app, ["timelines", "--database", url, "--out", str(tmp_path / "t"), "--as-known-on", "2025-03-01",
+                                 "--from", "2024-01", "--losing", "2025-12"])
+    assert result.exit_code == 0, result.output
+    [period] = pq.read_table(tmp_path / "t" / "periods.parquet").to_pylist()
+    assert (period["psn_no"], period["fast"], period["last_month"]) == ("W1", True, 202601)  # open: paid within the grace
+    wait = default_policy().value("510500", "employee.new_enrollee_wait_unit", date(2024, 1, 1))
+    start = YearMonth(2024, 1) + wait  # a first-time unit enrollee's wait (R-WAIT-005)
+    assert period["first_month"] == start.year * 100 + start.month
+    undetermined = pacsv.read_csv(tmp_path / "t" / "undetermined.csv").to_pylist()
+    assert [(u["psn_no"], u["code"]) for u in undetermined] == [("P1", "UNKNOWN_REGION")]
+    assert "1 人无法判定（UNKNOWN_REGION）" in result.output
+
+
+def test_timelines_window_must_hold_the_losing_month(tmp_path) -> None:
+    result = runner.invoke(app, ["timelines", "--input", str(tmp_path), "--from", "2025-01", "--to", "2025-06", "--losing", "2025-06"])
+    assert result.exit_code == 2 and "BAD_WINDOW" in result.output

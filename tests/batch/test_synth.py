@@ -29,7 +29,7 @@ def test_layout_and_sizes(population) -> None:
     for name, schema in SCHEMAS.items():
         assert tables[name].schema.equals(schema), name
     assert tables["relations"].num_rows == population.relations
-    assert abs(population.relations - 20_000) < 400
+    assert population.relations == 20_000  # exactly as asked
     assert population.planted == round(0.01 * population.persons) == tables["truth"].num_rows
     kinds = set(tables["truth"].column("kind").to_pylist())
     assert kinds == {"EMPLOYEE_EMPLOYEE", "RESIDENT_RESIDENT", "CROSS_SCHEME"}

@@ -5,17 +5,18 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
+import numpy as np
 import pyarrow as pa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from yibao.batch.dedup import _connect, register_arrow
 from yibao.batch.tables import SCHEMAS
-from yibao.batch.timeline import coverage_grid
+from yibao.batch.timeline import _steady_months, coverage_grid
 from yibao.dates import YearMonth
 
 FIRST, LAST = YearMonth(2023, 1), YearMonth(2026, 12)
-REGIONS = ["510500", "210200", "140200"]
+REGIONS = ["510500", "210200", "140200", "510500", "650100"]  # 650100: no policy pack
 
 
 @st.composite
@@ -31,26 +32,36 @@ def people(draw):
             day = draw(st.sampled_from([1, 1, 1, 10]))
             end = None if draw(st.integers(0, 3)) else (s + n - 1).last_day()
             rels.append({"relation_id": rid, "psn_no": psn, "insutype": insutype, "region": draw(st.sampled_from(REGIONS)),
-                         "psn_type": draw(st.sampled_from(["1101", "1101", "1103"])) if insutype == "310" else "1501",
+                         "psn_type": draw(st.sampled_from(["1101", "1101", "1103", "1201"])) if insutype == "310" else "1501",
                          "start_date": date(s.year, s.month, day), "end_date": end})
             if insutype == "310":
                 payer = draw(st.sampled_from(["UNIT", "UNIT", "UNIT", "INDIVIDUAL"]))
                 skip = draw(st.integers(-1, n - 1)) if draw(st.integers(0, 3)) == 0 else -1
                 late_month = draw(st.integers(0, n - 1)) if draw(st.integers(0, 3)) == 0 else -1  # one back-paid month
                 late_days = draw(st.integers(0, 40))
+                switch_at = draw(st.integers(1, n)) if n > 1 and draw(st.integers(0, 4)) == 0 else -1
                 for i in range(n):
                     if i == skip:
                         continue
                     m = s + i
                     late = late_days if i == late_month else 0
+                    if i == switch_at:  # the payer changes: employment ends, the person goes on alone
+                        payer = "INDIVIDUAL" if payer == "UNIT" else "UNIT"
                     lines.append({"relation_id": rid, "kind": "10", "payer": payer, "paid_on": m.first_day() + timedelta(days=14 + late),
                                   "amount": Decimal("500.00"), "month": m.year * 100 + m.month, "benefit_year": None})
+                if n and draw(st.integers(0, 5)) == 0:  # a second line for a month: a top-up, or a refund of it
+                    m = s + draw(st.integers(0, n - 1))
+                    lines.append({"relation_id": rid, "kind": "10", "payer": payer, "paid_on": m.first_day() + timedelta(days=20),
+                                  "amount": draw(st.sampled_from([Decimal("50.00"), Decimal("-500.00")])), "month": m.year * 100 + m.month,
+                                  "benefit_year": None})
             else:
                 for y in sorted({s.year, (s + n - 1).year}):
                     lines.append({"relation_id": rid, "kind": "10", "payer": "INDIVIDUAL", "paid_on": date(y - 1, 11, 1),
                                   "amount": Decimal("400.00"), "month": None, "benefit_year": y})
             if draw(st.integers(0, 5)) == 0:
                 changes.append({"relation_id": rid, "effective": (s + draw(st.integers(0, n))).first_day(), "status": "2", "reason": "OTHER"})
+    if draw(st.booleans()):  # lines in any order: the store and exports group them, but nothing guarantees it
+        lines = draw(st.permutations(lines))
     return rels, lines, changes
 
 
@@ -70,6 +81,7 @@ def test_batch_timeline_equals_the_reference(data, k) -> None:
     batch = coverage_grid(con, FIRST, LAST, k)
     reference = coverage_grid(con, FIRST, LAST, k, reference_only=True)
     assert (batch.persons == reference.persons).all()
+    assert {p: e.code for p, e in batch.errors.items()} == {p: e.code for p, e in reference.errors.items()}
     assert (batch.covered == reference.covered).all(), [
         (int(p), [str(FIRST + i) for i in range(batch.covered.shape[1]) if batch.covered[j, i] != reference.covered[j, i]])
         for j, p in enumerate(batch.persons) if (batch.covered[j] != reference.covered[j]).any()
@@ -109,3 +121,112 @@ def test_benefits_starting_after_k_give_no_period_yet() -> None:
         reference = coverage_grid(con, FIRST, LAST, k, reference_only=True)
         assert grid.fast.all() and (grid.covered == reference.covered).all()
         assert grid.covered.sum() == (0 if covered == 0 else grid.covered.shape[1] - (YearMonth(2023, 11) - FIRST))
+
+
+def _steady_reference(relation, raw):
+    """_steady_months the slow, obvious way: per relation, its months as a sorted list."""
+    out = []
+    for rid in relation.tolist():
+        mine = [(m, g, u) for r, m, g, u in raw if r == rid]
+        months = sorted(m for m, _, _ in mine)
+        steady = (bool(mine) and all(g for _, g, _ in mine) and len({u for _, _, u in mine}) == 1
+                  and months == list(range(months[0], months[0] + len(months))))
+        out.append((steady, months[0] if steady else None, months[-1] if steady else None, mine[0][2] if steady else None))
+    return out
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 6), st.integers(0, 9), st.booleans() | st.just(True), st.just(True) | st.booleans()), max_size=40),
+       st.booleans())
+def test_steady_months_equals_the_obvious_definition(raw, grouped) -> None:
+    """Runs cut from lines in any order, duplicates, gaps, bad lines, mixed payers, relations without
+    lines or with lines of unknown relations: the vectorised check equals the definition."""
+    if grouped:
+        raw = sorted(raw)
+    relation = np.array([1, 2, 3, 5], dtype=np.int64)  # 4 and 6 have lines but are not asked about
+    columns = [np.array(c) for c in zip(*raw)] if raw else [np.zeros(0)] * 4
+    steady, first, last, by_unit = _steady_months(
+        relation, columns[0].astype(np.int64), columns[1].astype(np.int32), columns[2].astype(bool), columns[3].astype(bool),
+    )
+    for i, (want, want_first, want_last, want_unit) in enumerate(_steady_reference(relation, raw)):
+        assert bool(steady[i]) == want, (int(relation[i]), raw)
+        if want:
+            assert (int(first[i]), int(last[i]), bool(by_unit[i])) == (want_first, want_last, want_unit)
+
+
+def test_a_duplicate_month_hidden_by_a_gap_is_not_steady() -> None:
+    """Months 1, 1, 3 (n = 3, span 1..3): counts and range agree with 1..3; the duplicate must still be found."""
+    steady, _, _, _ = _steady_months(np.array([7]), np.array([7, 7, 7]), np.array([3, 1, 1], dtype=np.int32), np.ones(3, bool))
+    assert not steady[0]
+    steady, first, last, _ = _steady_months(np.array([7]), np.array([7, 7, 7]), np.array([3, 1, 2], dtype=np.int32), np.ones(3, bool))
+    assert steady[0] and (first[0], last[0]) == (1, 3)
+
+
+def test_periods_are_the_grids_runs() -> None:
+    from yibao.batch.timeline import CoverageGrid
+
+    covered = np.array([[0, 1, 1, 0, 1], [1, 1, 1, 1, 1], [0, 0, 0, 0, 0]], dtype=bool)
+    grid = CoverageGrid(np.array([5, 8, 9]), YearMonth(2024, 11), covered, np.array([True, False, True]))
+    assert grid.periods().to_pylist() == [
+        {"psn_no": 5, "first_month": 202412, "last_month": 202501, "fast": True},
+        {"psn_no": 5, "first_month": 202503, "last_month": 202503, "fast": True},
+        {"psn_no": 8, "first_month": 202411, "last_month": 202503, "fast": False},
+    ]
+
+
+def _steady(psn: int, psn_type: str, payers: list[str], start: YearMonth, region: str = "210200") -> tuple[dict, list[dict]]:
+    rel = {"relation_id": psn, "psn_no": psn, "insutype": "310", "region": region, "psn_type": psn_type,
+           "start_date": start.first_day(), "end_date": None}
+    lines = [{"relation_id": psn, "kind": "10", "payer": payer, "paid_on": (start + i).first_day() + timedelta(days=9),
+              "amount": Decimal("300.00"), "month": (start + i).year * 100 + (start + i).month, "benefit_year": None}
+             for i, payer in enumerate(payers)]
+    return rel, lines
+
+
+def test_flexible_individual_payers_take_the_fast_path_retirees_and_payer_changes_do_not() -> None:
+    """Dalian: a flexible worker paying alone waits the individual channel's months (R-WAIT-005), a
+    unit hire the unit's; a retiree relation (covered without paying) and a unit → individual change
+    (Luzhou-style continuation questions) are left to the reference."""
+    people = [
+        _steady(1, "1103", ["INDIVIDUAL"] * 18, YearMonth(2024, 1)),
+        _steady(2, "1101", ["UNIT"] * 18, YearMonth(2024, 1)),
+        _steady(3, "1201", ["UNIT"] * 18, YearMonth(2024, 1)),
+        _steady(4, "1101", ["UNIT"] * 9 + ["INDIVIDUAL"] * 9, YearMonth(2024, 1)),
+    ]
+    rels = [r for r, _ in people]
+    lines = [line for _, ls in people for line in ls]
+    con = _connect(1)
+    register_arrow(con, _tables(rels, lines, []))
+    k = date(2025, 6, 20)
+    grid = coverage_grid(con, FIRST, LAST, k)
+    reference = coverage_grid(con, FIRST, LAST, k, reference_only=True)
+    assert grid.fast.tolist() == [True, True, False, False]
+    assert (grid.covered == reference.covered).all()
+    from yibao.policy import default_policy
+
+    policy = default_policy()
+    waits = [policy.value("210200", f"employee.new_enrollee_wait_{c}", date(2024, 1, 1)) for c in ("individual", "unit")]
+    assert waits[0] != waits[1]  # the two channels really differ here, so the choice is tested
+    first_covered = [YearMonth(2023, 1) + int(np.argmax(row)) for row in grid.covered[:2]]
+    assert first_covered == [YearMonth(2024, 1) + waits[0], YearMonth(2024, 1) + waits[1]]
+
+
+def test_reference_path_in_worker_processes_and_chunks_gives_the_same_grid(tmp_path, monkeypatch) -> None:
+    """The reference path read in chunks and decided in forked workers: the same grid and errors
+    as one process, and the progress reaches every person."""
+    import yibao.batch.timeline as timeline
+    from yibao.batch.dedup import register_parquet
+    from yibao.batch.synth import synthesize
+
+    synthesize(tmp_path, relations=1200, seed=8)
+    con = _connect(1)
+    register_parquet(con, tmp_path)
+    k = date(2025, 6, 20)
+    one = coverage_grid(con, FIRST, LAST, k)
+    monkeypatch.setattr(timeline, "REFERENCE_CHUNK", 50)
+    seen: list[tuple[str, int, int]] = []
+    two = coverage_grid(con, FIRST, LAST, k, workers=2, progress=lambda *a: seen.append(a))
+    assert (one.covered == two.covered).all() and (one.fast == two.fast).all()
+    assert {p: e.code for p, e in one.errors.items()} == {p: e.code for p, e in two.errors.items()} != {}
+    slow = int((~two.fast).sum())
+    assert seen[-1] == ("reference", slow, slow) and len([s for s in seen if s[0] == "reference"]) == -(-slow // 50)

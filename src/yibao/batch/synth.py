@@ -132,13 +132,15 @@ def synthesize(
     years: int = 5,
     progress: Callable[[str, int], None] | None = None,
 ) -> SynthSummary:
-    """Write a synthetic population of about ``relations`` relations to ``folder`` (Parquet)."""
+    """Write a synthetic population of ``relations`` relations (exactly, unless too few to plant) to ``folder`` (Parquet)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     step = progress or (lambda _label, _n: None)
     rng = np.random.default_rng(seed)
     horizon = 12 * years
-    n = max(1, int(relations / 2.0 / (1 + dup_rate + decoy_rate)))
+    # 2 relations a person on average, plus one for each planted duplicate and decoy
+    n = max(1, int(relations / (2.0 + dup_rate + decoy_rate)))
+    n_dup, n_decoy = int(round(dup_rate * n)), int(round(decoy_rate * n))
 
     # --- persons and documents ------------------------------------------------------------
     psn_no = np.arange(1, n + 1, dtype=np.int64)
@@ -155,6 +157,10 @@ def synthesize(
 
     # --- relation segments: k non-overlapping month ranges per person ---------------------------
     k = rng.choice(np.array([1, 2, 3]), p=[0.25, 0.5, 0.25], size=n)
+    # exactly ``relations`` in all where the draw allows: move the sum by ±1 on random people
+    short = relations - n_dup - n_decoy - int(k.sum())
+    movable = np.flatnonzero(k < 3 if short > 0 else k > 1)
+    k[rng.permutation(movable)[: min(abs(short), len(movable))]] += 1 if short > 0 else -1
     span = horizon - 2 * k + 1
     vals = np.floor(rng.random((n, 6)) * span[:, None]).astype(np.int64)
     vals[np.arange(6)[None, :] >= 2 * k[:, None]] = 10 ** 6
@@ -179,7 +185,6 @@ def synthesize(
 
     # --- planted duplicates and decoys -------------------------------------------------------
     chosen = rng.permutation(n)
-    n_dup, n_decoy = int(round(dup_rate * n)), int(round(decoy_rate * n))
     dup_people, decoy_people = chosen[:n_dup], chosen[n_dup : n_dup + n_decoy]
 
     def extra(people: np.ndarray, flip_p: float) -> dict[str, np.ndarray]:

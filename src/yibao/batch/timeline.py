@@ -21,9 +21,12 @@ batch == reference on random histories (tests/batch/test_timeline.py).
 
 from __future__ import annotations
 
+import multiprocessing as mp
 from collections import defaultdict
-from dataclasses import dataclass
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
 from datetime import date
+from typing import Any, Callable
 
 import numpy as np
 import pyarrow as pa
@@ -31,35 +34,121 @@ import pyarrow as pa
 from yibao.batch.dedup import build_facts
 from yibao.codes import PsnType
 from yibao.dates import YearMonth
+from yibao.errors import YibaoError
 from yibao.model import PersonFacts
 from yibao.policy import Policy, default_policy
 from yibao.rules.entitlement import build_timeline
 
-FLEXIBLE = tuple(p.value for p in PsnType if p.is_flexible)
+# in-service employee types (11xx): the only ones the fast path takes
+IN_SERVICE = tuple(p.value for p in PsnType if len(p.value) == 4 and p.group == PsnType.IN_SERVICE.value)
 
-FAST_SQL = f"""
+# Stage 1 of the fast path (relations, small): each person's only relation known on K, when it is an
+# open in-service 310 relation (not retired: a retiree is covered without paying) started on the 1st,
+# with no status change effective by K.
+FAST_RELATIONS_SQL = f"""
     WITH known AS (SELECT * FROM relations WHERE start_date <= $k),
-    single AS (
-        SELECT psn_no, min(relation_id) AS relation_id FROM known GROUP BY psn_no HAVING count(*) = 1
-    ), rel AS (
-        SELECT r.* FROM known r JOIN single s ON r.relation_id = s.relation_id
-        WHERE r.insutype = '310' AND r.psn_type NOT IN ({", ".join(f"'{p}'" for p in FLEXIBLE)})
-          AND r.end_date IS NULL AND day(r.start_date) = 1
-          AND r.relation_id NOT IN (SELECT relation_id FROM status_changes WHERE effective <= $k)
-    ), stats AS (
-        SELECT c.relation_id,
-               count(*) AS n, count(DISTINCT c.month) AS n_months,
-               min((c.month // 100) * 12 + c.month % 100 - 1) AS first_m,
-               max((c.month // 100) * 12 + c.month % 100 - 1) AS last_m,
-               bool_and(c.month IS NOT NULL AND c.payer = 'UNIT' AND c.kind = '10' AND c.amount > 0
-                        AND year(c.paid_on) * 100 + month(c.paid_on) <= c.month) AS on_time
-        FROM contributions c JOIN rel USING (relation_id) WHERE c.paid_on <= $k GROUP BY c.relation_id
-    )
-    SELECT rel.psn_no, rel.region, s.first_m, s.last_m
-    FROM rel JOIN stats s USING (relation_id)
-    WHERE s.on_time AND s.n = s.n_months AND s.n = s.last_m - s.first_m + 1
-      AND s.first_m = year(rel.start_date) * 12 + month(rel.start_date) - 1
+    single AS (SELECT psn_no FROM known GROUP BY psn_no HAVING count(*) = 1)
+    SELECT r.relation_id, r.psn_no, r.region, year(r.start_date) * 12 + month(r.start_date) - 1 AS start_m
+    FROM known r JOIN single s ON r.psn_no = s.psn_no
+    WHERE r.insutype = '310' AND r.psn_type IN ({", ".join(f"'{p}'" for p in IN_SERVICE)})
+      AND r.end_date IS NULL AND day(r.start_date) = 1
+      AND r.relation_id NOT IN (SELECT relation_id FROM status_changes WHERE effective <= $k)
+    ORDER BY r.relation_id
 """
+# Stage 2 (contribution lines, large): one row per line paid by K — no grouping, no DISTINCT; the
+# per-relation checks are done in NumPy (:func:`_steady_months`). ``good``: a monthly line of kind
+# 10, positive, on time (paid in or before its month), by the unit or the individual (``unit``).
+FAST_LINES_SQL = """
+    SELECT relation_id, coalesce((month // 100) * 12 + month % 100 - 1, -1)::INTEGER AS m,
+           coalesce(month IS NOT NULL AND payer IN ('UNIT', 'INDIVIDUAL') AND kind = '10' AND amount > 0
+                    AND year(paid_on) * 100 + month(paid_on) <= month, false) AS good,
+           payer = 'UNIT' AS unit
+    FROM contributions WHERE paid_on <= $k
+"""
+
+
+WAIT_KEY = ("employee.new_enrollee_wait_individual", "employee.new_enrollee_wait_unit")  # by ``unit``
+
+
+def _parameter(policy: Policy, region: str, key: str, on: date) -> int:
+    """A policy parameter as an int, or -1 where the packs do not have it or the region is not one
+    of theirs (the reference refuses such a relation: UNKNOWN_REGION)."""
+    try:
+        return int(policy.value(policy.check_region(region), key, on))
+    except YibaoError:
+        return -1
+
+
+def _positions(keys: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Index of each of ``values`` in the sorted unique ``keys``, -1 where absent. A lookup table
+    when the keys are dense enough (one gather per value), else a binary search."""
+    if not len(keys) or not len(values):
+        return np.full(len(values), -1, dtype=np.int64)
+    lo, hi = int(keys[0]), int(keys[-1])
+    if lo >= 0 and hi < 8 * len(keys) + (1 << 22):
+        table = np.full(hi + 2, -1, dtype=np.int32 if len(keys) < 2**31 else np.int64)
+        table[keys] = np.arange(len(keys), dtype=table.dtype)
+        return table[np.clip(values, -1, hi + 1)]  # -1 and anything above hi land on a -1 slot
+    at = np.minimum(np.searchsorted(keys, values), len(keys) - 1)
+    return np.where(keys[at] == values, at, -1)
+
+
+def _steady_months(
+    relation: np.ndarray, line_relation: np.ndarray, month: np.ndarray, good: np.ndarray, unit: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """For each of the sorted ``relation`` ids: (steady, first month, last month, by the unit).
+    Steady: at least one line, every line ``good`` and of one payer (``unit``: all True or all
+    False), and its lines' months exactly first..last, each once (no gap, no duplicate).
+
+    Exact for lines in any order, fast when they come mostly grouped by relation in month order (as
+    the store and Parquet exports write them): the lines are cut into *runs* — consecutive lines of
+    one relation and one payer with strictly increasing months, so no month twice within a run — and
+    only the runs are sorted. A relation's months are then distinct iff its runs, in order of their
+    first month, do not overlap; and n distinct months between first and last are exactly
+    first..last iff n = last - first + 1.
+    """
+    r = len(relation)
+    steady = np.zeros(r, dtype=bool)
+    first = np.zeros(r, dtype=np.int64)
+    last = np.zeros(r, dtype=np.int64)
+    by_unit = np.zeros(r, dtype=bool)
+    if not len(line_relation) or not r:
+        return steady, first, last, by_unit
+    if unit is None:
+        unit = np.ones(len(line_relation), dtype=bool)
+    cut = np.empty(len(line_relation), dtype=bool)
+    cut[0] = True
+    np.not_equal(line_relation[1:], line_relation[:-1], out=cut[1:])
+    cut[1:] |= month[1:] <= month[:-1]
+    cut[1:] |= unit[1:] != unit[:-1]
+    starts = np.flatnonzero(cut)
+    ends = np.append(starts[1:], len(line_relation))
+    run_bad = np.zeros(len(starts), dtype=bool)  # a run holding a line that is not good
+    run_bad[np.searchsorted(starts, np.flatnonzero(~good), side="right") - 1] = True
+    run_idx = _positions(relation, line_relation[starts])
+    mine = run_idx >= 0
+    run_idx, run_bad, run_unit = run_idx[mine], run_bad[mine], unit[starts[mine]]
+    run_first, run_last = month[starts[mine]].astype(np.int64), month[ends[mine] - 1].astype(np.int64)
+    run_len = (ends - starts)[mine]
+    order = np.lexsort((run_first, run_idx))
+    run_idx, run_bad, run_unit = run_idx[order], run_bad[order], run_unit[order]
+    run_first, run_last, run_len = run_first[order], run_last[order], run_len[order]
+    same = run_idx[1:] == run_idx[:-1]
+    flaw = run_bad.copy()
+    flaw[1:] |= same & (run_first[1:] <= run_last[:-1])  # overlaps the run before: a month twice
+    flaw[1:] |= same & (run_unit[1:] != run_unit[:-1])  # another payer
+    n = np.bincount(run_idx, weights=run_len, minlength=r).astype(np.int64)
+    bad = np.bincount(run_idx, weights=flaw, minlength=r) > 0
+    head = np.ones(len(run_idx), dtype=bool)
+    head[1:] = ~same
+    tail = np.ones(len(run_idx), dtype=bool)
+    tail[:-1] = head[1:]
+    first[run_idx[head]] = run_first[head]
+    by_unit[run_idx[head]] = run_unit[head]
+    # runs are disjoint and ordered by their first month where not ``bad``: the last run holds the last month
+    last[run_idx[tail]] = run_last[tail]
+    steady = (n > 0) & ~bad & (n == last - first + 1)
+    return steady, first, last, by_unit
 
 
 @dataclass(frozen=True)
@@ -68,6 +157,7 @@ class CoverageGrid:
     first: YearMonth
     covered: np.ndarray  # bool [person, month]
     fast: np.ndarray  # bool [person]: decided by the vectorised path
+    errors: dict[int, YibaoError] = field(default_factory=dict)  # psn_no → why the rules could not decide (row left uncovered)
 
     def month(self, i: int) -> YearMonth:
         return self.first + i
@@ -77,33 +167,75 @@ class CoverageGrid:
         i = month - self.first
         return self.persons[self.covered[:, i] & ~self.covered[:, i + 1]]
 
+    def periods(self) -> pa.Table:
+        """The grid as covered runs, one row per (person, run of consecutive covered months):
+        ``psn_no``, ``first_month``, ``last_month`` (YYYYMM), ``fast`` — compact where the grid is
+        a person × month matrix. A run touching the grid's edge may go on beyond it."""
+        people, months = self.covered.shape
+        edges = np.zeros((people, months + 1), dtype=np.int8)
+        edges[:, :-1] = self.covered
+        edges[:, 1:] -= self.covered
+        if self.errors:  # undetermined people have no periods (not "uncovered")
+            edges[np.isin(self.persons, np.fromiter(self.errors, np.int64, len(self.errors)))] = 0
+        row_start, col_start = np.nonzero(edges == 1)  # row-major: runs in person, month order
+        row_end, col_end = np.nonzero(edges == -1)
+        first_index, last_index = self.first.index + col_start, self.first.index + col_end - 1
+        return pa.table({
+            "psn_no": pa.array(self.persons[row_start], pa.int64()),
+            "first_month": pa.array((first_index // 12) * 100 + first_index % 12 + 1, pa.int32()),
+            "last_month": pa.array((last_index // 12) * 100 + last_index % 12 + 1, pa.int32()),
+            "fast": pa.array(self.fast[row_start], pa.bool_()),
+        })
+
 
 def coverage_grid(
     con, first: YearMonth, last: YearMonth, as_known_on: date, policy: Policy | None = None, *, reference_only: bool = False,
+    workers: int = 1, progress: Callable[[str, int, int], None] | None = None,
 ) -> CoverageGrid:
-    """The grid for every person of the DuckDB views ``relations``, ``status_changes``, ``contributions``."""
+    """The grid for every person of the DuckDB views ``relations``, ``status_changes``, ``contributions``.
+
+    ``workers`` > 1: the reference path runs in that many processes; ``progress(stage, done,
+    total)`` is told of the stages ``fast`` and ``reference``."""
     policy = policy or default_policy()
     persons = np.asarray(con.sql("SELECT DISTINCT psn_no FROM relations ORDER BY psn_no").to_arrow_table().column(0).to_numpy(), dtype=np.int64)
     n_months = last - first + 1
     covered = np.zeros((len(persons), n_months), dtype=bool)
     fast_mask = np.zeros(len(persons), dtype=bool)
+    errors: dict[int, YibaoError] = {}
     if not reference_only:
-        fast = con.sql(FAST_SQL.replace("$k", f"DATE '{as_known_on.isoformat()}'")).to_arrow_table()
-        psn = np.asarray(fast.column("psn_no").to_numpy(), dtype=np.int64)
-        rows = np.searchsorted(persons, psn)
-        first_m = np.asarray(fast.column("first_m").to_numpy(), dtype=np.int64)
-        last_m = np.asarray(fast.column("last_m").to_numpy(), dtype=np.int64)
+        k_sql = f"DATE '{as_known_on.isoformat()}'"
+        rel = con.sql(FAST_RELATIONS_SQL.replace("$k", k_sql)).to_arrow_table()
+        lines = con.sql(FAST_LINES_SQL.replace("$k", k_sql)).to_arrow_table()
+        relation_ids = np.asarray(rel.column("relation_id").to_numpy(), dtype=np.int64)
+        steady, first_m, last_m, by_unit = _steady_months(
+            relation_ids, np.asarray(lines.column("relation_id").to_numpy(), dtype=np.int64),
+            np.asarray(lines.column("m").to_numpy(), dtype=np.int32), np.asarray(lines.column("good").to_numpy(zero_copy_only=False), dtype=bool),
+            np.asarray(lines.column("unit").to_numpy(zero_copy_only=False), dtype=bool),
+        )
+        del lines
+        steady &= first_m == np.asarray(rel.column("start_m").to_numpy(), dtype=np.int64)  # paid from the relation's first month
+        keep = np.nonzero(steady)[0]
         k_month = YearMonth.of(as_known_on).index
-        # the two parameters per distinct (region, first month) and region: a few hundred lookups, not one per person
-        region_codes, region_idx = np.unique(np.asarray(fast.column("region").to_pylist(), dtype=object), return_inverse=True)
-        pairs, pair_idx = np.unique(region_idx * 100_000 + first_m, return_inverse=True)
+        # the two parameters per distinct (region, first month) and per region: a few hundred lookups,
+        # not one per person; a region or month without them (-1) leaves its people to the reference,
+        # which reports why (``CoverageGrid.errors``)
+        regions = rel.column("region").combine_chunks().dictionary_encode() if rel.num_rows else pa.array([], pa.string()).dictionary_encode()
+        region_codes = regions.dictionary.to_pylist()
+        region_idx = np.asarray(regions.indices.to_numpy(zero_copy_only=False), dtype=np.int64)[keep]
+        # R-WAIT-005: the wait of the channel that paid the first month (unit or individual)
+        pairs, pair_idx = np.unique((region_idx * 100_000 + first_m[keep]) * 2 + by_unit[keep], return_inverse=True)
         wait = np.array([
-            policy.value(region_codes[p // 100_000], "employee.new_enrollee_wait_unit", YearMonth.from_index(int(p % 100_000)).first_day())
-            for p in pairs
+            _parameter(policy, region_codes[p // 200_000], WAIT_KEY[p % 2], YearMonth.from_index(int(p // 2 % 100_000)).first_day())
+            for p in pairs.tolist()
         ], dtype=np.int64)[pair_idx] if len(pairs) else np.zeros(0, np.int64)
-        grace = np.array([
-            policy.value(r, "employee.collection_grace_months", YearMonth.from_index(k_month).first_day()) for r in region_codes
-        ], dtype=np.int64)[region_idx] if len(region_codes) else np.zeros(0, np.int64)
+        grace_of = np.full(len(region_codes), -1, dtype=np.int64)
+        for r in np.unique(region_idx).tolist():  # only the regions of people on this path
+            grace_of[r] = _parameter(policy, region_codes[r], "employee.collection_grace_months", YearMonth.from_index(k_month).first_day())
+        grace = grace_of[region_idx]
+        known = (wait >= 0) & (grace >= 0)
+        keep, wait, grace = keep[known], wait[known], grace[known]
+        first_m, last_m = first_m[keep], last_m[keep]
+        rows = np.searchsorted(persons, np.asarray(rel.column("psn_no").to_numpy(), dtype=np.int64)[keep])
         start = first_m + wait
         # enrolled through K's month (paid, or provisional within the grace): the period is open —
         # if benefits start by then; otherwise it ends with the last paid month (Y-GRACE-001, Y-OPEN-001)
@@ -113,17 +245,77 @@ def coverage_grid(
         covered[rows] = grid
         fast_mask[rows] = True
     slow = persons[~fast_mask]
-    if len(slow):
-        con.register("slow_persons", pa.table({"psn_no": pa.array(slow, pa.int64())}))
-        rels = con.sql("SELECT * FROM relations WHERE psn_no IN (SELECT psn_no FROM slow_persons)").to_arrow_table().to_pylist()
-        ids = "relation_id IN (SELECT relation_id FROM relations WHERE psn_no IN (SELECT psn_no FROM slow_persons))"
-        changes = con.sql(f"SELECT * FROM status_changes WHERE {ids}").to_arrow_table().to_pylist()
-        lines = con.sql(f"SELECT * FROM contributions WHERE {ids}").to_arrow_table().to_pylist()
-        for psn_no, facts in _facts(rels, changes, lines).items():
+    step = progress or (lambda *_: None)
+    step("fast", int(fast_mask.sum()), len(persons))
+    done = 0
+    for psn_nos, rows in _reference_rows(con, slow, first, n_months, as_known_on, policy, workers):
+        for psn_no, row in zip(psn_nos, rows):
+            if isinstance(row, YibaoError):  # e.g. a region without a policy pack: reported, not guessed
+                errors[psn_no] = row
+            else:
+                covered[int(np.searchsorted(persons, psn_no))] = row
+        done += len(psn_nos)
+        step("reference", done, len(slow))
+    return CoverageGrid(persons, first, covered, fast_mask, errors)
+
+
+REFERENCE_CHUNK = 20_000  # people read and decided at a time by the reference path (bounded memory)
+_WORKER: dict[str, Any] = {}
+
+
+def _reference_rows(con, slow: np.ndarray, first: YearMonth, n_months: int, as_known_on: date, policy: Policy, workers: int):
+    """The reference rules for ``slow`` people, chunk by chunk: yields (psn_nos, rows), a row being
+    the covered months or the error the rules raised. With ``workers`` > 1 the chunks are decided in
+    worker processes while the next chunk is read."""
+    def chunks():
+        for i in range(0, len(slow), REFERENCE_CHUNK):
+            part = slow[i : i + REFERENCE_CHUNK]
+            con.register("slow_persons", pa.table({"psn_no": pa.array(part, pa.int64())}))
+            within = f"psn_no BETWEEN {int(part[0])} AND {int(part[-1])} AND psn_no IN (SELECT psn_no FROM slow_persons)"
+            rels = con.sql(f"SELECT * FROM relations WHERE {within}").to_arrow_table().to_pylist()
+            ids = f"relation_id IN (SELECT relation_id FROM relations WHERE {within})"
+            changes = con.sql(f"SELECT * FROM status_changes WHERE {ids}").to_arrow_table().to_pylist()
+            lines = con.sql(f"SELECT * FROM contributions WHERE {ids}").to_arrow_table().to_pylist()
+            yield list(_facts(rels, changes, lines).values())
+
+    args = (first, n_months, as_known_on)
+    if workers <= 1 or len(slow) < 2 * REFERENCE_CHUNK:
+        _WORKER["policy"] = policy
+        try:
+            for people in chunks():
+                yield _decide_rows(people, *args)
+        finally:
+            _WORKER.clear()
+        return
+    # spawned, not forked: the parent holds a DuckDB connection (and its threads) while they work
+    shipped = None if policy is default_policy() else policy
+    with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_start_worker, initargs=(shipped,)) as pool:
+        pending: list = []
+        for people in chunks():
+            pending.append(pool.submit(_decide_rows, people, *args))
+            while len(pending) > workers:  # keep the workers busy, hold at most a few chunks
+                yield pending.pop(0).result()
+        for future in pending:
+            yield future.result()
+
+
+def _start_worker(policy: Policy | None) -> None:
+    _WORKER["policy"] = policy or default_policy()
+
+
+def _decide_rows(people: list[PersonFacts], first: YearMonth, n_months: int, as_known_on: date) -> tuple[list[int], list]:
+    policy: Policy = _WORKER["policy"]
+    days = [(first + i).first_day() for i in range(n_months)]
+    psn_nos, rows = [], []
+    for facts in people:
+        psn_nos.append(int(facts.person_id))
+        try:
             timeline = build_timeline(facts, policy, as_known_on)
-            row = int(np.searchsorted(persons, psn_no))
-            covered[row] = [timeline.covered((first + i).first_day()) for i in range(n_months)]
-    return CoverageGrid(persons, first, covered, fast_mask)
+        except YibaoError as error:
+            rows.append(error)
+            continue
+        rows.append(np.fromiter((timeline.covered(d) for d in days), dtype=bool, count=n_months))
+    return psn_nos, rows
 
 
 def _facts(rels: list[dict], changes: list[dict], lines: list[dict]) -> dict[int, PersonFacts]:
