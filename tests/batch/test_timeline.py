@@ -224,9 +224,11 @@ def test_reference_path_in_worker_processes_and_chunks_gives_the_same_grid(tmp_p
     k = date(2025, 6, 20)
     one = coverage_grid(con, FIRST, LAST, k)
     monkeypatch.setattr(timeline, "REFERENCE_CHUNK", 50)
+    monkeypatch.setattr(timeline, "REFERENCE_BATCH", 20)
     seen: list[tuple[str, int, int]] = []
     two = coverage_grid(con, FIRST, LAST, k, workers=2, progress=lambda *a: seen.append(a))
     assert (one.covered == two.covered).all() and (one.fast == two.fast).all()
     assert {p: e.code for p, e in one.errors.items()} == {p: e.code for p, e in two.errors.items()} != {}
     slow = int((~two.fast).sum())
-    assert seen[-1] == ("reference", slow, slow) and len([s for s in seen if s[0] == "reference"]) == -(-slow // 50)
+    tasks = sum(-(-min(50, slow - i) // 20) for i in range(0, slow, 50))  # chunks of 50 read, batches of 20 decided
+    assert seen[-1] == ("reference", slow, slow) and len([s for s in seen if s[0] == "reference"]) == tasks

@@ -246,7 +246,7 @@ def coverage_grid(
         fast_mask[rows] = True
     slow = persons[~fast_mask]
     step = progress or (lambda *_: None)
-    step("fast", int(fast_mask.sum()), len(persons))
+    step("fast", int(fast_mask.sum()), int(fast_mask.sum()))
     done = 0
     for psn_nos, rows in _reference_rows(con, slow, first, n_months, as_known_on, policy, workers):
         for psn_no, row in zip(psn_nos, rows):
@@ -259,7 +259,8 @@ def coverage_grid(
     return CoverageGrid(persons, first, covered, fast_mask, errors)
 
 
-REFERENCE_CHUNK = 20_000  # people read and decided at a time by the reference path (bounded memory)
+REFERENCE_CHUNK = 20_000  # people read at a time by the reference path (bounded memory)
+REFERENCE_BATCH = 1_000  # people per task of a worker process
 _WORKER: dict[str, Any] = {}
 
 
@@ -292,8 +293,9 @@ def _reference_rows(con, slow: np.ndarray, first: YearMonth, n_months: int, as_k
     with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_start_worker, initargs=(shipped,)) as pool:
         pending: list = []
         for people in chunks():
-            pending.append(pool.submit(_decide_rows, people, *args))
-            while len(pending) > workers:  # keep the workers busy, hold at most a few chunks
+            for i in range(0, len(people), REFERENCE_BATCH):  # small batches: even shares, steady progress
+                pending.append(pool.submit(_decide_rows, people[i : i + REFERENCE_BATCH], *args))
+            while len(pending) > 2 * workers:  # read the next chunk while the workers finish this one
                 yield pending.pop(0).result()
         for future in pending:
             yield future.result()
