@@ -68,6 +68,9 @@ Batches, errors, idempotency
   derives from the line's content (person, relation, period, kind, payer, paid_on, amount), so two
   identical lines without keys are one payment. A row whose key is stored with *different* content
   is an error (``IMPORT_CONFLICT``, or ``IDEMPOTENCY_CONFLICT`` for lines), never an overwrite.
+  Corrections made since stand: a value as first imported or as corrected now (a person's
+  attributes, a relation's start/end/psn_type/employer, a wage, a status change or death corrected
+  or withdrawn) is present; another is the conflict, naming the current value (docs/decisions.md).
 
     result = import_files([Path("persons.csv"), Path("lines.parquet")], "sqlite:///yibao.db", report=Path("errors.csv"))
     result.read, result.imported, result.skipped, result.rejected
@@ -88,7 +91,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from yibao import ids
@@ -135,6 +138,7 @@ from yibao.service.records import (
     _line_key as derived_line_key,
 )
 from yibao.store import repository as repo
+from yibao.store.correction_models import RELATION_FIELDS
 from yibao.store.errors import DEATH_ALREADY_RECORDED, DUPLICATE_PERSON_KEY
 from yibao.store.models import DeathRow, EnrollmentRow, EventRow, GroupRow, LineRow, PersonRow, StatusChangeRow, WageRow
 from yibao.store.types import check_money
@@ -685,16 +689,28 @@ def _shown(value: Any) -> str:
     return str(value)
 
 
+@dataclass(frozen=True)
+class _AsImported:
+    """A relation as first recorded, whatever was corrected since: what a re-run of its files gives."""
+
+    columns: tuple[Any, ...]  # start, end, psn_type, employer: the enrollment row's own (RELATION_FIELDS)
+    wage: Decimal | None  # the amount of its first declared wage as recorded
+    statuses: tuple[StatusChange, ...]  # its status changes as recorded and superseded since (replaced or withdrawn)
+
+
 class _Context:
     def __init__(self, importer: "Importer", session: Session) -> None:
         self.session = session
         self.by, self.at, self.policy = importer.by, importer.at, importer.policy
+        self.as_imported: dict[tuple[str, str], _AsImported] = {}  # (psn_no, relation_id), of the relations :meth:`facts` read
 
     def facts(self, psn_no: str) -> PersonFacts:
         """The person's current facts without contribution lines (what the checks of a row need).
 
         :func:`repository.load_facts` without the lines, which a re-run would load again for
-        every batch: current (not superseded) rows only, as ``load_facts`` gives them for "now".
+        every batch: current (not superseded) rows only, and the relations' start, end, psn_type and
+        employer as corrected now (``repository.current_relation``), as ``load_facts`` gives them for
+        "now". The relations as first recorded are kept in :attr:`as_imported`.
         """
         s = self.session
         repo.get_person(s, psn_no)  # PERSON_NOT_FOUND, PERSON_MERGED
@@ -702,19 +718,39 @@ class _Context:
         def current(model: Any, *where: Any) -> list[Any]:
             return list(s.scalars(select(model).where(*where, model.superseded_at.is_(None)).order_by(model.id)))
 
-        rels = list(s.scalars(select(EnrollmentRow).where(EnrollmentRow.psn_no == psn_no).order_by(EnrollmentRow.id)))
+        def recorded(model: Any, *where: Any) -> list[Any]:  # the current rows, and the rows as first recorded corrected since
+            return list(s.scalars(select(model).where(*where, or_(model.superseded_at.is_(None), model.supersedes_id.is_(None))).order_by(model.id)))
+
+        cur = repo.current_relation()
+        found = s.execute(
+            select(EnrollmentRow, cur.start, cur.end, cur.psn_type, cur.employer).select_from(cur.source)
+            .where(EnrollmentRow.psn_no == psn_no).order_by(EnrollmentRow.id)
+        ).all()
+        rels = [row.EnrollmentRow for row in found]
+        now = {row.EnrollmentRow.id: row for row in found}  # the correctable columns as corrected now
         by_id = {r.id: r for r in rels}
         changes: dict[int, list[StatusChange]] = {r.id: [] for r in rels}
         wages: dict[int, list[DeclaredWage]] = {r.id: [] for r in rels}
+        replaced: dict[int, list[StatusChange]] = {r.id: [] for r in rels}
+        first_wage: dict[int, Decimal] = {}
         if rels:
-            for c in current(StatusChangeRow, StatusChangeRow.enrollment_id.in_(by_id)):
-                changes[c.enrollment_id].append(StatusChange(c.effective, c.status, c.status_reason, c.note, None, c.recorded_by))
-            for w in current(WageRow, WageRow.enrollment_id.in_(by_id)):
-                wages[w.enrollment_id].append(DeclaredWage(w.from_month, w.monthly_wage))
+            for c in recorded(StatusChangeRow, StatusChangeRow.enrollment_id.in_(by_id)):
+                change = StatusChange(c.effective, c.status, c.status_reason, c.note, None, c.recorded_by)
+                (changes if c.superseded_at is None else replaced)[c.enrollment_id].append(change)
+            for w in recorded(WageRow, WageRow.enrollment_id.in_(by_id)):
+                if w.superseded_at is None:
+                    wages[w.enrollment_id].append(DeclaredWage(w.from_month, w.monthly_wage))
+                if w.supersedes_id is None:
+                    first_wage.setdefault(w.enrollment_id, w.monthly_wage)
+        for r in rels:
+            self.as_imported[(psn_no, r.relation_id)] = _AsImported(
+                tuple(getattr(r, c) for c in RELATION_FIELDS), first_wage.get(r.id), tuple(replaced[r.id])
+            )
         enrollments = tuple(
-            Enrollment(r.relation_id, r.insutype, r.region, r.psn_type, r.start, r.end, tuple(changes[r.id]), r.employer, tuple(wages[r.id]),
+            Enrollment(r.relation_id, r.insutype, r.region, c.psn_type, c.start, c.end, tuple(changes[r.id]), c.employer, tuple(wages[r.id]),
                        by_id[r.previous_id].relation_id if r.previous_id in by_id else None)
             for r in rels
+            for c in (now[r.id],)
         )
         deaths = current(DeathRow, DeathRow.psn_no == psn_no)
         return PersonFacts(
@@ -765,10 +801,13 @@ def _apply_person(ctx: _Context, psn_no: str, p: PersonIn) -> str:
     if p.death_date is not None:
         survivor = repo.get_person(s, psn_no, follow_merges=True)
         current = s.scalars(select(DeathRow).where(DeathRow.psn_no == survivor.psn_no, DeathRow.superseded_at.is_(None))).first()
-        if current is None:
+        # a death as first recorded and corrected or withdrawn since (更正死亡日期): present, never re-recorded
+        corrected_away = s.scalars(select(DeathRow.id).where(DeathRow.psn_no == survivor.psn_no, DeathRow.death_date == p.death_date,
+                                                             DeathRow.supersedes_id.is_(None), DeathRow.superseded_at.is_not(None))).first()
+        if current is None and corrected_away is None:
             repo.record_death(s, psn_no, p.death_date, by=ctx.by, at=ctx.at, recorded_on=p.death_recorded_on, migration=True)
             outcome = IMPORTED
-        elif current.death_date != p.death_date:
+        elif current is not None and current.death_date != p.death_date and corrected_away is None:
             raise YibaoError(DEATH_ALREADY_RECORDED, field="death_date", psn_no=psn_no, death_date=current.death_date.isoformat())
     return outcome
 
@@ -827,10 +866,20 @@ def _apply_relations(ctx: _Context, psn_no: str, rows: Sequence[ByPerson]) -> li
         try:
             existing = next((x for x in facts.enrollments if x.relation_id == e.relation_id), None)
             if existing is not None:
+                # start, end, psn_type, employer (corrected as a whole, 更正参保关系): the values as imported
+                # (a re-run of that file) or as corrected now (a later extract that has the correction) are
+                # present; anything else is a conflict with the current value — never an overwrite
+                now = tuple(getattr(existing, c) for c in RELATION_FIELDS)
+                first = ctx.as_imported.get((psn_no, e.relation_id), _AsImported(now, None, ()))
+                present = tuple(getattr(e, c) for c in RELATION_FIELDS) in (now, first.columns)
                 for column in _RELATION_CONTENT:
+                    if present and column in RELATION_FIELDS:
+                        continue
                     if getattr(existing, column) != getattr(e, column):
                         raise _conflict((f"参保关系 {e.relation_id}", f"relation {e.relation_id}"), column, getattr(existing, column), getattr(e, column))
-                if e.wages and existing.wages[:1] != e.wages:
+                # the wage as recorded or as corrected (更正申报工资); by amount: the file's wage is from the start
+                # month it gives, which a corrected start may have moved
+                if e.wages and e.wages[0].monthly_wage not in [*(w.monthly_wage for w in existing.wages[:1]), first.wage]:
                     raise _conflict((f"参保关系 {e.relation_id}", f"relation {e.relation_id}"), "monthly_wage",
                                     existing.wages[0].monthly_wage if existing.wages else None, e.wages[0].monthly_wage)
                 out.append(SKIPPED)
@@ -861,6 +910,10 @@ def _apply_statuses(ctx: _Context, psn_no: str, rows: Sequence[ByPerson]) -> lis
             if rel is None:
                 raise YibaoError(repo.RELATION_NOT_FOUND, field="relation_id", psn_no=psn_no, relation_id=relation_id)
             same = next((c for c in rel.status_changes if (c.effective, c.status) == (change.effective, change.status)), None)
+            first = ctx.as_imported.get((psn_no, relation_id))
+            if first is not None and any(_same_status(c, change) for c in first.statuses):
+                out.append(SKIPPED)  # recorded as in the file, then corrected or withdrawn (更正参保状态变更): never re-added
+                continue
             if same is not None:
                 for column in ("reason", "note"):
                     if getattr(same, column) != getattr(change, column):
@@ -883,6 +936,10 @@ def _apply_statuses(ctx: _Context, psn_no: str, rows: Sequence[ByPerson]) -> lis
         except YibaoError as exc:
             raise _RowFailed(i, exc) from exc
     return out
+
+
+def _same_status(a: StatusChange, b: StatusChange) -> bool:
+    return (a.effective, a.status, a.reason, a.note) == (b.effective, b.status, b.reason, b.note)
 
 
 _LINE_CONTENT = ("kind", "payer", "paid_on", "amount", "month", "benefit_year", "fund", "base", "months_credited", "legacy_benefit_start")

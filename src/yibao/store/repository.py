@@ -651,6 +651,22 @@ def person_values(session: Session, person: PersonRow, *, as_known_on: date | No
     return {name: getattr(source, name) for name in PERSON_FIELDS}
 
 
+def _latest_correction(table: Any, correction: Any, link: str, own: Any, columns: Sequence[str]) -> tuple[Any, list[Any]]:
+    """``table`` LEFT JOIN its latest ``correction`` row (by ``recorded_at``, then id — as
+    :func:`_latest_visible` takes it for "now"), joined on ``correction.<link> == own``; and each of
+    ``columns`` labelled by its name: the correction's value where there is one, else the row's own.
+    A correction carries the complete values, so a column corrected to NULL stays NULL."""
+    latest = aliased(correction, name=f"current_{correction.__tablename__}")
+    later = aliased(correction, name=f"later_{correction.__tablename__}")
+    newest = (
+        select(later.id).where(getattr(later, link) == getattr(latest, link)).order_by(later.recorded_at.desc(), later.id.desc()).limit(1)
+        .correlate(latest).scalar_subquery()
+    )
+    corrected = latest.id.is_not(None)
+    source = outerjoin(table, latest, and_(getattr(latest, link) == own, latest.id == newest))
+    return source, [case((corrected, getattr(latest, c)), else_=getattr(table, c)).label(c) for c in columns]
+
+
 class CurrentPerson(NamedTuple):
     """SQL for the person's name, sex and birth date as known now (:func:`current_person`)."""
 
@@ -666,17 +682,29 @@ def current_person() -> CurrentPerson:
     :func:`person_values` and ``load_facts`` take it), else the row's own. A correction carries the
     complete values, so a sex or birth date corrected to NULL stays NULL. Use as
     ``select(PersonRow.psn_no, cur.name, …).select_from(cur.source).where(…)``."""
-    latest = aliased(PersonCorrectionRow, name="current_correction")
-    later = aliased(PersonCorrectionRow, name="later_correction")
-    newest = (
-        select(later.id).where(later.psn_no == latest.psn_no).order_by(later.recorded_at.desc(), later.id.desc()).limit(1)
-        .correlate(latest).scalar_subquery()
-    )
-    corrected = latest.id.is_not(None)
-    return CurrentPerson(
-        outerjoin(PersonRow, latest, and_(latest.psn_no == PersonRow.psn_no, latest.id == newest)),
-        *(case((corrected, getattr(latest, c)), else_=getattr(PersonRow, c)).label(c) for c in ("name", "sex", "birth_date")),
-    )
+    source, columns = _latest_correction(PersonRow, PersonCorrectionRow, "psn_no", PersonRow.psn_no, ("name", "sex", "birth_date"))
+    return CurrentPerson(source, *columns)
+
+
+class CurrentRelation(NamedTuple):
+    """SQL for a relation's start, end, psn_type and employer as known now (:func:`current_relation`)."""
+
+    source: Any  # ``enrollment`` LEFT JOIN its latest ``enrollment_correction``: select from it
+    start: Any
+    end: Any
+    psn_type: Any
+    employer: Any
+
+
+def current_relation() -> CurrentRelation:
+    """The correctable columns of ``enrollment`` as corrected now (更正参保关系), for readers that
+    query ``enrollment`` rows in SQL (counts, re-run checks): the values of the latest
+    ``enrollment_correction`` of the row (by ``recorded_at``, then id — as :func:`relation_values` and
+    ``load_facts`` take it), else the row's own; an end or employer corrected to NULL stays NULL.
+    ``EnrollmentRow.start`` … remain the values as first recorded. Use as
+    ``select(EnrollmentRow.relation_id, cur.start, cur.end, …).select_from(cur.source).where(…)``."""
+    source, columns = _latest_correction(EnrollmentRow, RelationCorrectionRow, "enrollment_id", EnrollmentRow.id, RELATION_FIELDS)
+    return CurrentRelation(source, *columns)
 
 
 def _changed(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -937,6 +965,7 @@ __all__ = [
     "correct_person",
     "correct_relation",
     "current_person",
+    "current_relation",
     "document_key",
     "find_person",
     "get_person",

@@ -22,8 +22,9 @@ from yibao.model import Enrollment, EventKind, StatusChange
 from yibao.rules.entitlement import ActionKind, MonthKind, build_timeline
 from yibao.service.records import RecordsService
 from yibao.store import repository as repo
-from yibao.store.correction_models import PersonCorrectionRow
+from yibao.store.correction_models import PersonCorrectionRow, RelationCorrectionRow
 from yibao.store.models import (
+    AuditRow,
     DeathRow,
     DocumentRow,
     EnrollmentRow,
@@ -95,10 +96,11 @@ def region_counts(service: RecordsService, region: str) -> RegionCounts:
     today = service.today()
     out = RegionCounts(region, today)
     cur = repo.current_person()  # the names as corrected now
+    rel = repo.current_relation()  # and the relations' psn_type, start and end (更正参保关系)
     with service.sessions() as session:
         rels = session.execute(
-            select(EnrollmentRow.id, EnrollmentRow.psn_no, EnrollmentRow.relation_id, EnrollmentRow.insutype, EnrollmentRow.psn_type, EnrollmentRow.start, EnrollmentRow.end, cur.name)
-            .select_from(cur.source).join(EnrollmentRow, PersonRow.psn_no == EnrollmentRow.psn_no)
+            select(EnrollmentRow.id, EnrollmentRow.psn_no, EnrollmentRow.relation_id, EnrollmentRow.insutype, rel.psn_type, rel.start, rel.end, cur.name)
+            .select_from(rel.source.join(cur.source, PersonRow.psn_no == EnrollmentRow.psn_no))
             .where(EnrollmentRow.region == region, PersonRow.merged_into.is_(None))
         ).all()
         changes: dict[int, list[StatusChange]] = {}
@@ -125,7 +127,8 @@ def region_counts(service: RecordsService, region: str) -> RegionCounts:
 
 
 def _fingerprint(session: Session) -> tuple:
-    return tuple(session.execute(select(func.count(), func.max(t.id))).one() for t in (EnrollmentRow, StatusChangeRow, LineRow, DeathRow, PersonCorrectionRow)) + tuple(
+    # every correction writes an audit row, a withdrawal (a superseded row and no new one) too
+    return tuple(session.execute(select(func.count(), func.max(t.id))).one() for t in (EnrollmentRow, StatusChangeRow, LineRow, DeathRow, PersonCorrectionRow, RelationCorrectionRow, AuditRow)) + tuple(
         session.execute(select(func.count()).select_from(PersonRow)).one()
     )
 
