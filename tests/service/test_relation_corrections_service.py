@@ -129,3 +129,13 @@ def test_merged_person_is_not_corrected(svc, clock, worker, unchanged):
     other = svc.register_person(by="clerk", documents=[("08", "E1234567", "USA")]).psn_no
     svc.merge_persons(worker, other, by="admin", reason="same person")
     rejected(unchanged, "PERSON_MERGED", "psn_no", svc.correct_person, other, by="a", reason="r", name="x")
+
+
+def test_a_death_is_checked_against_the_corrected_birth_date(svc, clock, unchanged):
+    """DEATH_BEFORE_BIRTH compares with the birth date as corrected, not the person row's own."""
+    clock.on(date(2025, 3, 1))
+    psn = svc.register_person(by="clerk", documents=[("08", "E7654321", "USA")], birth_date=date(1990, 1, 1)).psn_no
+    svc.correct_person(psn, by="a", reason="护照出生日期 passport", birth_date=date(2000, 6, 1))
+    rejected(unchanged, "DEATH_BEFORE_BIRTH", "death_date", svc.record_death, psn, date(1995, 1, 1), by="clerk")
+    svc.record_death(psn, date(2025, 2, 1), by="clerk")
+    rejected(unchanged, "DEATH_BEFORE_BIRTH", "death_date", svc.correct_death, psn, by="a", reason="r", death_date=date(1999, 1, 1))

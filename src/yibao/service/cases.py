@@ -765,8 +765,9 @@ class CaseUseCases:
             old = session.scalars(select(DeathRow).where(DeathRow.psn_no == psn_no, DeathRow.superseded_at.is_(None))).first()
             if old is None:
                 raise YibaoError(NOT_STORED, field="death_date", what="death / 死亡登记")
-            if death_date is not None and person.birth_date is not None and death_date < person.birth_date:
-                raise YibaoError(DEATH_BEFORE_BIRTH, field="death_date", death=death_date.isoformat(), birth=person.birth_date.isoformat())
+            birth = repo.person_values(session, person)["birth_date"]  # as corrected
+            if death_date is not None and birth is not None and death_date < birth:
+                raise YibaoError(DEATH_BEFORE_BIRTH, field="death_date", death=death_date.isoformat(), birth=birth.isoformat())
             new = DeathRow(psn_no=psn_no, death_date=death_date) if death_date is not None else None
             repo.supersede_fact(session, old, new, reason=reason, by=by, at=self.clock())
             return Corrected(psn_no, "person_death", old.id, new.id if new is not None else None)

@@ -279,7 +279,7 @@ class RecordsService(CaseUseCases, CorrectionUseCases, CoverageQueries):
         if death_date > self.today():
             raise YibaoError(AFTER_DEATH_FUTURE, field="death_date", death=death_date.isoformat())
         with self._tx() as session:
-            birth = _lock_person(session, psn_no).birth_date
+            birth = repo.person_values(session, _lock_person(session, psn_no))["birth_date"]  # as corrected
             if birth is not None and death_date < birth:
                 raise YibaoError(DEATH_BEFORE_BIRTH, field="death_date", death=death_date.isoformat(), birth=birth.isoformat())
             repo.record_death(session, psn_no, death_date, by=by, at=self.clock())
