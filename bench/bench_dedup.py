@@ -47,7 +47,7 @@ def _tree_rss(pid: int) -> int:
     return total
 
 
-def run_job(folder: Path, engine: str, workers: int, on: date) -> None:
+def run_job(folder: Path, engine: str, workers: int, on: date, decide_on: str = "executors") -> None:
     """The measured job (child process): prints one JSON line of figures."""
     import pyarrow.parquet as pq
 
@@ -63,7 +63,7 @@ def run_job(folder: Path, engine: str, workers: int, on: date) -> None:
 
         spark_session("local[2]")
         started = time.perf_counter()  # session start-up is not part of the job
-        proposals, facts = detect_parquet_spark(folder, on, progress=progress, workers=workers)
+        proposals, facts = detect_parquet_spark(folder, on, progress=progress, workers=workers, decide_on=decide_on)
     else:
         from yibao.batch.dedup import detect_parquet
 
@@ -85,12 +85,13 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, default=None, help="data folder (default /tmp/yibao-bench-dedup-N)")
     parser.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb")
     parser.add_argument("--workers", type=int, default=2, help="processes for the rule decisions")
+    parser.add_argument("--decide-on", choices=("executors", "driver"), default="executors", help="Spark only: where stage 3 runs")
     parser.add_argument("--on", default="2026-01-15")
     parser.add_argument("--job", action="store_true", help=argparse.SUPPRESS)  # internal: run the measured job
     args = parser.parse_args()
     folder = args.dir or Path(f"/tmp/yibao-bench-dedup-{args.relations}")
     if args.job:
-        run_job(folder, args.engine, args.workers, date.fromisoformat(args.on))
+        run_job(folder, args.engine, args.workers, date.fromisoformat(args.on), args.decide_on)
         return
 
     marker = folder / "synth.json"
@@ -104,7 +105,7 @@ def main() -> None:
     info = json.loads(marker.read_text())
     print(f"input: {info['relations']:,} relations, {info['contributions']:,} contribution lines ({folder})")
 
-    cmd = [sys.executable, __file__, "--job", "--dir", str(folder), "--engine", args.engine, "--workers", str(args.workers), "--on", args.on]
+    cmd = [sys.executable, __file__, "--job", "--dir", str(folder), "--engine", args.engine, "--workers", str(args.workers), "--on", args.on, "--decide-on", args.decide_on]
     child = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     peak = [0]
     done = threading.Event()
@@ -123,9 +124,13 @@ def main() -> None:
         sys.exit(f"the job failed (exit {child.returncode})")
     figures = json.loads(output.strip().splitlines()[-1])
     seconds, peak_bytes = figures["seconds"], peak[0]
-    print(f"engine: {args.engine}, decision workers: {args.workers}, cores: {os.cpu_count()}")
+    where = f", decisions on the {args.decide_on}" if args.engine == "spark" else ""
+    print(f"engine: {args.engine}{where}, decision workers: {args.workers}, cores: {os.cpu_count()}")
     print(f"stages (s from start): {figures['stages']}")
-    print(f"candidates: {figures['candidate_relations']:,} relations, {figures['candidate_lines']:,} lines; proposals: {figures['proposals']:,}")
+    if figures["candidate_relations"]:  # the executors path keeps the candidates' facts on the executors
+        print(f"candidates: {figures['candidate_relations']:,} relations, {figures['candidate_lines']:,} lines; proposals: {figures['proposals']:,}")
+    else:
+        print(f"proposals: {figures['proposals']:,} (candidates decided on the executors)")
     print(f"planted: {figures['planted']:,}  missed: {figures['missed']}  false positives: {figures['false_positives']}")
     print(f"detection + proposals: {seconds:.1f} s (budget ≤ {BUDGET_SECONDS:.0f} s): {'OK' if seconds <= BUDGET_SECONDS else 'MISSED'}")
     print(f"peak memory (job + workers): {peak_bytes / 1024**3:.2f} GB (budget ≤ 4 GB): {'OK' if peak_bytes <= BUDGET_BYTES else 'MISSED'}")

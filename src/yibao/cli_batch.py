@@ -177,12 +177,9 @@ def timelines(
     last: Optional[str] = typer.Option(None, "--to", help="截止月 YYYY-MM / last month (default the month after --losing)"),
     losing: Optional[str] = typer.Option(None, "--losing", help="列出该月内失去保障的人 YYYY-MM / list who loses coverage in this month (default next month)"),
     workers: int = typer.Option(1, "--workers", min=1, help="逐人规则计算的进程数 / processes for the people the reference rules decide"),
+    engine: str = typer.Option("duckdb", "--engine", help="duckdb | spark (spark: --input only; the grid is computed on the executors)"),
 ) -> None:
     """批量待遇享受期 / batch benefit timelines: covered periods of everyone, and who loses coverage next month."""
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-    import pyarrow.parquet as pq
-
     from yibao.batch.dedup import _connect, register_arrow, register_parquet
     from yibao.batch.timeline import coverage_grid
     from yibao.cli import parse_day
@@ -190,6 +187,8 @@ def timelines(
 
     if (input is None) == (database is None):
         raise YibaoError(DEDUP_SOURCE, field="input")
+    if engine not in ("duckdb", "spark") or (engine == "spark" and database is not None):
+        raise YibaoError(BAD_ENGINE, field="engine", value=engine if engine != "spark" else "spark + --database")
     known = parse_day(as_known_on, "as_known_on", date.today())
     losing_month = YearMonth.parse(losing, field="losing") if losing else YearMonth.of(known) + 1
     last_month = YearMonth.parse(last, field="to") if last else losing_month + 1
@@ -200,6 +199,11 @@ def timelines(
     con = _connect()
     progress, step = _progress()
     try:
+        if engine == "spark":
+            from yibao.batch.spark import collect_grid, spark_coverage_grid, spark_session
+
+            grid = collect_grid(spark_coverage_grid(spark_session(), input, first_month, last_month, known), first_month, last_month)
+            return _write_timelines(grid, None, report, first_month, last_month, losing_month, known, time.perf_counter() - started)
         if database is not None:
             from yibao.batch.database import read_database
 
@@ -211,10 +215,20 @@ def timelines(
             grid = coverage_grid(con, first_month, last_month, known, workers=workers, progress=step)
     finally:
         con.close()
-    seconds = time.perf_counter() - started
+    _write_timelines(grid, source if database is not None else None, report, first_month, last_month, losing_month, known,
+                     time.perf_counter() - started)
+
+
+def _write_timelines(grid, source, report: Path, first_month, last_month, losing_month, known: date, seconds: float) -> None:
+    """periods.parquet/.csv, losing-YYYYMM.csv and undetermined.csv (``source``: a database's keys)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    database = source is not None
     periods = grid.periods()
     losers = grid.losing_next_month(losing_month)
-    if database is not None:  # the store's own person numbers
+    if database:  # the store's own person numbers
         periods = periods.set_column(0, "psn_no", pa.array([source.psn_no[p] for p in periods.column("psn_no").to_pylist()], pa.string()))
         losers_col = pa.array([source.psn_no[int(p)] for p in losers], pa.string())
     else:
@@ -226,8 +240,7 @@ def timelines(
     pacsv.write_csv(pa.table({"psn_no": losers_col}), losing_file)
     undetermined = sorted(grid.errors.items())
     pacsv.write_csv(pa.table({
-        "psn_no": pa.array([source.psn_no[p] if database is not None else p for p, _ in undetermined],
-                           pa.string() if database is not None else pa.int64()),
+        "psn_no": pa.array([source.psn_no[p] if database else p for p, _ in undetermined], pa.string() if database else pa.int64()),
         "code": pa.array([e.code for _, e in undetermined], pa.string()),
         "field": pa.array([e.field for _, e in undetermined], pa.string()),
         "message_zh": pa.array([e.message_zh for _, e in undetermined], pa.string()),

@@ -138,3 +138,16 @@ def test_timelines_from_the_database_name_the_stores_people(tmp_path) -> None:
 def test_timelines_window_must_hold_the_losing_month(tmp_path) -> None:
     result = runner.invoke(app, ["timelines", "--input", str(tmp_path), "--from", "2025-01", "--to", "2025-06", "--losing", "2025-06"])
     assert result.exit_code == 2 and "BAD_WINDOW" in result.output
+
+
+def test_timelines_on_spark_write_what_duckdb_writes(tmp_path, spark) -> None:
+    data = tmp_path / "pop"
+    assert runner.invoke(app, ["synth", str(data), "--relations", "1500", "--seed", "6"]).exit_code == 0
+    common = ["timelines", "--input", str(data), "--as-known-on", "2025-06-20", "--from", "2024-01"]
+    on_duckdb = runner.invoke(app, [*common, "--out", str(tmp_path / "d")])
+    on_spark = runner.invoke(app, [*common, "--out", str(tmp_path / "s"), "--engine", "spark"])
+    assert on_duckdb.exit_code == 0 and on_spark.exit_code == 0, on_spark.output
+    for name in ("periods.parquet", "losing-202507.csv", "undetermined.csv"):
+        assert (tmp_path / "d" / name).read_bytes() == (tmp_path / "s" / name).read_bytes(), name
+    refused = runner.invoke(app, ["timelines", "--database", "sqlite:///x.db", "--engine", "spark"])
+    assert refused.exit_code == 2 and "BAD_ENGINE" in refused.output
