@@ -145,21 +145,34 @@ def test_steady_months_equals_the_obvious_definition(raw, grouped) -> None:
         raw = sorted(raw)
     relation = np.array([1, 2, 3, 5], dtype=np.int64)  # 4 and 6 have lines but are not asked about
     columns = [np.array(c) for c in zip(*raw)] if raw else [np.zeros(0)] * 4
-    steady, first, last, by_unit = _steady_months(
-        relation, columns[0].astype(np.int64), columns[1].astype(np.int32), columns[2].astype(bool), columns[3].astype(bool),
-    )
-    for i, (want, want_first, want_last, want_unit) in enumerate(_steady_reference(relation, raw)):
-        assert bool(steady[i]) == want, (int(relation[i]), raw)
-        if want:
-            assert (int(first[i]), int(last[i]), bool(by_unit[i])) == (want_first, want_last, want_unit)
+    import yibao.batch.timeline as timeline
+
+    for threshold in (1, 10**9):  # 1: always the runs; 10**9: always the scatter (no sort)
+        saved, timeline.SCATTER_WHEN_RUNS_PER_LINE_ABOVE = timeline.SCATTER_WHEN_RUNS_PER_LINE_ABOVE, threshold
+        try:
+            steady, first, last, by_unit = _steady_months(
+                relation, columns[0].astype(np.int64), columns[1].astype(np.int32), columns[2].astype(bool), columns[3].astype(bool),
+            )
+        finally:
+            timeline.SCATTER_WHEN_RUNS_PER_LINE_ABOVE = saved
+        for i, (want, want_first, want_last, want_unit) in enumerate(_steady_reference(relation, raw)):
+            assert bool(steady[i]) == want, (threshold, int(relation[i]), raw)
+            if want:
+                assert (int(first[i]), int(last[i]), bool(by_unit[i])) == (want_first, want_last, want_unit), threshold
 
 
 def test_a_duplicate_month_hidden_by_a_gap_is_not_steady() -> None:
-    """Months 1, 1, 3 (n = 3, span 1..3): counts and range agree with 1..3; the duplicate must still be found."""
-    steady, _, _, _ = _steady_months(np.array([7]), np.array([7, 7, 7]), np.array([3, 1, 1], dtype=np.int32), np.ones(3, bool))
-    assert not steady[0]
-    steady, first, last, _ = _steady_months(np.array([7]), np.array([7, 7, 7]), np.array([3, 1, 2], dtype=np.int32), np.ones(3, bool))
-    assert steady[0] and (first[0], last[0]) == (1, 3)
+    """Months 3, 1, 1 vs 3, 1, 2 (n = 3): with sums alone 0, 3, 3, 4, 4, 5, 5 and 0..6 look alike
+    too; the duplicate must be found — in order, and in no order (the scatter)."""
+    from yibao.batch.timeline import _steady_months_scattered
+
+    for check in (_steady_months, lambda *a: _steady_months_scattered(*a, np.ones(len(a[1]), bool))):
+        steady = check(np.array([7]), np.array([7, 7, 7]), np.array([3, 1, 1], dtype=np.int32), np.ones(3, bool))[0]
+        assert not steady[0]
+        steady, first, last = check(np.array([7]), np.array([7, 7, 7]), np.array([3, 1, 2], dtype=np.int32), np.ones(3, bool))[:3]
+        assert steady[0] and (first[0], last[0]) == (1, 3)
+        moments = np.array([0, 0, 3, 4, 4, 5, 5], dtype=np.int32)  # count, sum and sum of squares of 0..6
+        assert not check(np.array([7]), np.full(7, 7), moments, np.ones(7, bool))[0][0]
 
 
 def test_periods_are_the_grids_runs() -> None:

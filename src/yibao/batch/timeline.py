@@ -122,6 +122,8 @@ def _steady_months(
     cut[1:] |= month[1:] <= month[:-1]
     cut[1:] |= unit[1:] != unit[:-1]
     starts = np.flatnonzero(cut)
+    if len(starts) > len(line_relation) // SCATTER_WHEN_RUNS_PER_LINE_ABOVE:  # hardly grouped: sorting the runs costs more
+        return _steady_months_scattered(relation, line_relation, month, good, unit)
     ends = np.append(starts[1:], len(line_relation))
     run_bad = np.zeros(len(starts), dtype=bool)  # a run holding a line that is not good
     run_bad[np.searchsorted(starts, np.flatnonzero(~good), side="right") - 1] = True
@@ -149,6 +151,42 @@ def _steady_months(
     last[run_idx[tail]] = run_last[tail]
     steady = (n > 0) & ~bad & (n == last - first + 1)
     return steady, first, last, by_unit
+
+
+SCATTER_WHEN_RUNS_PER_LINE_ABOVE = 4  # more than one run per 4 lines: lines in no useful order
+
+
+def _steady_months_scattered(
+    relation: np.ndarray, line_relation: np.ndarray, month: np.ndarray, good: np.ndarray, unit: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_steady_months` for lines in any order, without sorting: per relation n lines whose
+    months sum as first..first+n-1 does (which gives first) and all fall in that range; each line
+    then marks its slot among the relation's n slots, and the months are that range once each iff
+    every slot is marked (n lines, n slots: no slot twice)."""
+    r = len(relation)
+    idx = _positions(relation, line_relation)
+    mine = idx >= 0
+    idx, month, good, unit = idx[mine], month[mine].astype(np.int64), good[mine], unit[mine]
+    n = np.bincount(idx, minlength=r)
+    units = np.bincount(idx[unit], minlength=r)
+    bad = (np.bincount(idx[~good], minlength=r) > 0) | ((units > 0) & (units < n)) | (n == 0)
+    # float64 sums of month indexes are exact far beyond any relation's lines (< 2**53)
+    arithmetic = np.rint(np.bincount(idx, weights=month, minlength=r)).astype(np.int64) - n * (n - 1) // 2  # = n * first
+    safe_n = np.maximum(n, 1)
+    bad |= arithmetic % safe_n != 0
+    first = arithmetic // safe_n
+    offset = month - first[idx]
+    inside = (offset >= 0) & (offset < n[idx])
+    bad |= np.bincount(idx[~inside], minlength=r) > 0
+    starts = np.cumsum(n) - n
+    seen = np.zeros(int(n.sum()), dtype=bool)
+    seen[(starts[idx] + offset)[inside]] = True
+    hit = np.zeros(r, dtype=np.int64)
+    has = n > 0
+    if has.any():
+        hit[has] = np.add.reduceat(seen, starts[has], dtype=np.int64)
+    bad |= hit != n
+    return ~bad, np.where(bad, 0, first), np.where(bad, 0, first + n - 1), units == n
 
 
 @dataclass(frozen=True)
