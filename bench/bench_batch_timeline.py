@@ -1,7 +1,7 @@
 """Benchmark: batch entitlement timelines, 1 million people × 10 years (DESIGN §7: ≥ 20 M
 person-months/s on 2 cores, identical to the reference rules on a sample).
 
-    python bench/bench_batch_timeline.py [--people 1000000] [--sample 1000] [--other-share 0.0] [--shuffle]
+    python bench/bench_batch_timeline.py [--people 1000000] [--sample 1000] [--other-share 0.0] [--shuffle] [--workers 2]
 
 The population: steady employees (one open 310 relation in a pack region, started on the 1st of a
 month between 2016-01 and 2025-12, every month paid on time — by the unit, or for 15 % of them,
@@ -79,6 +79,7 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=1_000_000)
     parser.add_argument("--sample", type=int, default=1000)
     parser.add_argument("--other-share", type=float, default=0.0)
+    parser.add_argument("--workers", type=int, default=2, help="processes for the people the reference rules decide")
     parser.add_argument("--shuffle", action="store_true", help="contribution lines in random order (default: grouped by relation and month, as exported)")
     args = parser.parse_args()
     t = time.perf_counter()
@@ -88,7 +89,7 @@ def main() -> None:
     register_arrow(con, tables)
     months = LAST - FIRST + 1
     t = time.perf_counter()
-    grid = coverage_grid(con, FIRST, LAST, K)
+    grid = coverage_grid(con, FIRST, LAST, K, workers=args.workers)
     seconds = time.perf_counter() - t
     person_months = len(grid.persons) * months
     rate = person_months / seconds
