@@ -270,7 +270,9 @@ def _duplicate_residents(b: _Builder, rng, today, now) -> None:
 
 def _deceased(b: _Builder, rng, today, now) -> None:
     _steady_employee(b, rng, today, now)
-    b.death = date(rng.randint(2023, 2025), rng.randint(1, 12), rng.randint(1, 28))
+    death = date(rng.randint(2023, 2025), rng.randint(1, 12), rng.randint(1, 28))
+    # never before the relation began: nobody is enrolled after death (the importer's AFTER_DEATH)
+    b.death = min(max(death, b.enrollments[0].start + timedelta(days=31)), today)
     b.lines = [l for l in b.lines if l.month is None or l.month.first_day() <= b.death]
 
 

@@ -66,6 +66,15 @@ def test_demo_population_round_trips_through_csv_and_parquet(db, tmp_path):
     assert _report(tmp_path / "errors.csv") == []
 
 
+def test_the_whole_demo_population_follows_the_rules_on_death():
+    """Nobody of the 3 000 demo people is enrolled after their death (the importer's AFTER_DEATH):
+    a strict import of the whole demo, not only of its first 200, must pass."""
+    deceased = [p for p in demo_people(3000) if p.death_date is not None]
+    assert deceased and all(e.start <= p.death_date for p in deceased for e in p.enrollments)
+    assert all(line.paid_on is not None and (line.month is None or line.month.first_day() <= p.death_date)
+               for p in deceased for line in p.contributions)
+
+
 def test_strict_import_rejects_relations_before_their_code_existed(db, tmp_path):
     """Without --migration the service's rules hold: 390 exists from 2016-01-12 (R-CODE-001)."""
     from dataclasses import replace as dc_replace
