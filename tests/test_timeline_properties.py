@@ -172,3 +172,12 @@ def test_later_knowledge_keeps_paid_months(facts: PersonFacts, k1: date, extra_d
     paid_first = {(c.relation_id, c.month) for c in first.months if c.kind.value in ("PAID", "BACKPAID", "RESIDENT")}
     paid_second = {(c.relation_id, c.month) for c in second.months if c.kind.value in ("PAID", "BACKPAID", "RESIDENT")}
     assert paid_first <= paid_second
+
+
+@given(histories(), knowledge)
+def test_the_month_grid_is_only_a_view(facts: PersonFacts, k: date | None) -> None:
+    """build_timeline(month_grid=False) — what the batch timelines use — differs from the full
+    timeline in nothing but the month cells."""
+    full = build_timeline(facts, POLICY, k)
+    lean = build_timeline(facts, POLICY, k, month_grid=False)
+    assert lean.months == () and replace(full, months=()) == lean

@@ -245,3 +245,19 @@ def test_reference_path_in_worker_processes_and_chunks_gives_the_same_grid(tmp_p
     slow = int((~two.fast).sum())
     tasks = sum(-(-min(50, slow - i) // 20) for i in range(0, slow, 50))  # chunks of 50 read, batches of 20 decided
     assert seen[-1] == ("reference", slow, slow) and len([s for s in seen if s[0] == "reference"]) == tasks
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.dates(date(2022, 6, 1), date(2027, 6, 30)), st.none() | st.integers(0, 900)), max_size=4),
+       st.integers(0, 40))
+def test_covered_firsts_equals_timeline_covered(spans, offset) -> None:
+    """The reference path's month row from the periods equals ``Timeline.covered`` on each 1st."""
+    from yibao.batch.timeline import covered_firsts
+    from yibao.codes import InsuType
+    from yibao.rules.entitlement import BenefitPeriod, Timeline
+
+    periods = tuple(BenefitPeriod(f"R{i}", InsuType.RESIDENT_BASIC, "350000", s, None if n is None else s + timedelta(days=n), ())
+                    for i, (s, n) in enumerate(spans))
+    timeline = Timeline("P", None, periods, (), (), (), ())
+    first = YearMonth(2022, 1) + offset
+    assert covered_firsts(periods, first, 48).tolist() == [timeline.covered((first + i).first_day()) for i in range(48)]

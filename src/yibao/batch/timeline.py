@@ -345,17 +345,28 @@ def _start_worker(policy: Policy | None) -> None:
 
 def _decide_rows(people: list[PersonFacts], first: YearMonth, n_months: int, as_known_on: date) -> tuple[list[int], list]:
     policy: Policy = _WORKER["policy"]
-    days = [(first + i).first_day() for i in range(n_months)]
     psn_nos, rows = [], []
     for facts in people:
         psn_nos.append(int(facts.person_id))
         try:
-            timeline = build_timeline(facts, policy, as_known_on)
+            timeline = build_timeline(facts, policy, as_known_on, month_grid=False)
         except YibaoError as error:
             rows.append(error)
             continue
-        rows.append(np.fromiter((timeline.covered(d) for d in days), dtype=bool, count=n_months))
+        rows.append(covered_firsts(timeline.periods, first, n_months))
     return psn_nos, rows
+
+
+def covered_firsts(periods, first: YearMonth, n_months: int) -> np.ndarray:
+    """``Timeline.covered`` on the 1st of each month first..first+n-1, from the periods: the 1st of
+    month m lies in [start, end] iff m ≥ the first month whose 1st is ≥ start and m ≤ end's month."""
+    row = np.zeros(n_months, dtype=bool)
+    for period in periods:
+        lo = YearMonth.of(period.start).index + (period.start.day > 1) - first.index
+        hi = n_months - 1 if period.end is None else min(YearMonth.of(period.end).index - first.index, n_months - 1)
+        if hi >= max(lo, 0):
+            row[max(lo, 0) : hi + 1] = True
+    return row
 
 
 def _facts(rels: list[dict], changes: list[dict], lines: list[dict]) -> dict[int, PersonFacts]:
