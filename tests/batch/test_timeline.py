@@ -30,9 +30,11 @@ def people(draw):
             s = YearMonth(2023, 1) + draw(st.integers(0, 30))
             n = draw(st.integers(1, 24))
             day = draw(st.sampled_from([1, 1, 1, 10]))
+            if insutype == "390" and draw(st.booleans()):
+                s, day = YearMonth(s.year, 1), 1  # a resident enrolled for the whole year
             end = None if draw(st.integers(0, 3)) else (s + n - 1).last_day()
             rels.append({"relation_id": rid, "psn_no": psn, "insutype": insutype, "region": draw(st.sampled_from(REGIONS)),
-                         "psn_type": draw(st.sampled_from(["1101", "1101", "1103", "1201"])) if insutype == "310" else "1501",
+                         "psn_type": draw(st.sampled_from(["1101", "1101", "1103", "1201"])) if insutype == "310" else draw(st.sampled_from(["1501", "1501", "1403"])),
                          "start_date": date(s.year, s.month, day), "end_date": end})
             if insutype == "310":
                 payer = draw(st.sampled_from(["UNIT", "UNIT", "UNIT", "INDIVIDUAL"]))
@@ -54,10 +56,22 @@ def people(draw):
                     lines.append({"relation_id": rid, "kind": "10", "payer": payer, "paid_on": m.first_day() + timedelta(days=20),
                                   "amount": draw(st.sampled_from([Decimal("50.00"), Decimal("-500.00")])), "month": m.year * 100 + m.month,
                                   "benefit_year": None})
-            else:
-                for y in sorted({s.year, (s + n - 1).year}):
-                    lines.append({"relation_id": rid, "kind": "10", "payer": "INDIVIDUAL", "paid_on": date(y - 1, 11, 1),
-                                  "amount": Decimal("400.00"), "month": None, "benefit_year": y})
+            else:  # resident years: paid early, in the window, after it, in the year, after it; gaps, second lines
+                years = list(range(s.year, s.year + draw(st.integers(1, 4))))
+                if len(years) > 2 and draw(st.integers(0, 4)) == 0:
+                    years.pop(draw(st.integers(1, len(years) - 2)))  # a broken year
+                for y in years:
+                    offset = draw(st.sampled_from([-120, -75, -60, -40, -40, -40, -20, -3, 10, 45, 120, 400]))
+                    lines.append({"relation_id": rid, "kind": "10", "payer": draw(st.sampled_from(["INDIVIDUAL"] * 5 + ["MEDICAL_ASSISTANCE"])),
+                                  "paid_on": date(y, 1, 1) + timedelta(days=offset), "amount": Decimal("400.00"), "month": None,
+                                  "benefit_year": y})
+                    if draw(st.booleans()):
+                        lines.append({"relation_id": rid, "kind": "10", "payer": "FISCAL_SUBSIDY", "paid_on": date(y, 3, 1),
+                                      "amount": Decimal("700.00"), "month": None, "benefit_year": y})
+                    if draw(st.integers(0, 6)) == 0:  # a second line for the year: a top-up, or a refund
+                        lines.append({"relation_id": rid, "kind": draw(st.sampled_from(["10", "20"])), "payer": "INDIVIDUAL",
+                                      "paid_on": date(y, 1, 1) + timedelta(days=draw(st.integers(-60, 200))),
+                                      "amount": draw(st.sampled_from([Decimal("20.00"), Decimal("-400.00")])), "month": None, "benefit_year": y})
             if draw(st.integers(0, 5)) == 0:
                 changes.append({"relation_id": rid, "effective": (s + draw(st.integers(0, n))).first_day(), "status": "2", "reason": "OTHER"})
     if draw(st.booleans()):  # lines in any order: the store and exports group them, but nothing guarantees it
@@ -261,3 +275,37 @@ def test_covered_firsts_equals_timeline_covered(spans, offset) -> None:
     timeline = Timeline("P", None, periods, (), (), (), ())
     first = YearMonth(2022, 1) + offset
     assert covered_firsts(periods, first, 48).tolist() == [timeline.covered((first + i).first_day()) for i in range(48)]
+
+
+def test_steady_residents_take_the_fast_path_around_a_probe_of_the_rules() -> None:
+    """Fujian residents: every year paid in the collection window → vectorised, equal to the rules;
+    a year paid after its window, a broken year or a medical-assistance payer → the reference."""
+    def resident(psn: int, paid: list[tuple[int, date, str]], start: date = date(2024, 1, 1)) -> tuple[dict, list[dict]]:
+        rel = {"relation_id": psn, "psn_no": psn, "insutype": "390", "region": "350000", "psn_type": "1501",
+               "start_date": start, "end_date": None}
+        return rel, [{"relation_id": psn, "kind": "10", "payer": payer, "paid_on": day, "amount": Decimal("400.00"),
+                      "month": None, "benefit_year": year} for year, day, payer in paid]
+
+    people = [
+        resident(1, [(2024, date(2024, 2, 10), "INDIVIDUAL"), (2025, date(2024, 11, 1), "INDIVIDUAL"), (2026, date(2025, 10, 20), "INDIVIDUAL")]),
+        resident(2, [(2024, date(2023, 11, 1), "INDIVIDUAL"), (2025, date(2025, 2, 10), "INDIVIDUAL")]),
+        resident(3, [(2024, date(2023, 11, 1), "INDIVIDUAL"), (2026, date(2025, 11, 1), "INDIVIDUAL")]),
+        resident(4, [(2024, date(2023, 11, 1), "MEDICAL_ASSISTANCE"), (2025, date(2024, 11, 1), "INDIVIDUAL")]),
+        resident(5, [(2024, date(2024, 2, 10), "INDIVIDUAL"), (2025, date(2024, 11, 1), "INDIVIDUAL")]),  # shares 1's probe
+    ]
+    rels = [r for r, _ in people]
+    lines = [line for _, ls in people for line in ls]
+    con = _connect(1)
+    register_arrow(con, _tables(rels, lines, []))
+    k = date(2025, 12, 1)
+    grid = coverage_grid(con, FIRST, LAST, k)
+    reference = coverage_grid(con, FIRST, LAST, k, reference_only=True)
+    from yibao.dates import month_day
+    from yibao.policy import default_policy
+
+    window_end = month_day(2024, default_policy().value("350000", "resident.window_end", date(2025, 1, 1)))
+    assert window_end < date(2025, 2, 10)  # person 2 really paid 2025 after its window
+    assert grid.fast.tolist() == [True, False, False, False, True]
+    assert (grid.covered == reference.covered).all()
+    assert grid.covered[0, YearMonth(2026, 12) - FIRST]  # 2026 paid in its window, before K: known and covered
+    assert not grid.covered[0, YearMonth(2024, 1) - FIRST]  # 2024 paid in the year: a waiting period (the probe's answer)

@@ -26,16 +26,17 @@ from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from typing import Any, Callable
 
 import numpy as np
 import pyarrow as pa
 
 from yibao.batch.dedup import build_facts
-from yibao.codes import PsnType
-from yibao.dates import YearMonth
+from yibao.codes import ContributionKind, InsuType, PsnType
+from yibao.dates import YearMonth, month_day
 from yibao.errors import YibaoError
-from yibao.model import PersonFacts
+from yibao.model import ContributionLine, Enrollment, PayerType, PersonFacts
 from yibao.policy import Policy, default_policy
 from yibao.rules.entitlement import build_timeline
 
@@ -189,6 +190,119 @@ def _steady_months_scattered(
     return ~bad, np.where(bad, 0, first), np.where(bad, 0, first + n - 1), units == n
 
 
+# Steady residents (Y-BATCH-004): each person's only relation known on K, 390, open, no status
+# change by K; their lines other than the fiscal subsidy's (which the rules ignore for coverage).
+RESIDENT_RELATIONS_SQL = """
+    WITH known AS (SELECT * FROM relations WHERE start_date <= $k),
+    single AS (SELECT psn_no FROM known GROUP BY psn_no HAVING count(*) = 1)
+    SELECT r.relation_id, r.psn_no, r.region, r.psn_type, r.start_date
+    FROM known r JOIN single s ON r.psn_no = s.psn_no
+    WHERE r.insutype = '390' AND r.end_date IS NULL
+      AND r.relation_id NOT IN (SELECT relation_id FROM status_changes WHERE effective <= $k)
+    ORDER BY r.relation_id
+"""
+RESIDENT_LINES_SQL = """
+    SELECT c.relation_id, c.benefit_year AS year, c.paid_on,
+           coalesce(c.kind = '10' AND c.amount > 0 AND c.month IS NULL AND c.benefit_year IS NOT NULL
+                    AND c.payer = 'INDIVIDUAL', false) AS good
+    FROM contributions c JOIN resident_candidates r ON c.relation_id = r.relation_id
+    WHERE c.paid_on <= $k AND c.payer <> 'FISCAL_SUBSIDY'
+    ORDER BY c.relation_id, c.benefit_year
+"""
+
+
+def _steady_residents(con, k_sql: str, persons: np.ndarray, covered: np.ndarray, fast_mask: np.ndarray, first: YearMonth,
+                      n_months: int, as_known_on: date, policy: Policy) -> None:
+    """Y-BATCH-004: residents who paid every benefit year from their first (Y0) to their last, once
+    each by themselves, and every year after Y0 by the end of its collection window. The rules then
+    give each later year 1 January–31 December (on time and continuous, R-RES-001); Y0 — never
+    continuous — is decided by the rules themselves on a probe holding only that year's line, once
+    per (region, psn_type, relation start, Y0, payment day) and shared by everyone with that key."""
+    rel = con.sql(RESIDENT_RELATIONS_SQL.replace("$k", k_sql)).to_arrow_table()
+    if not rel.num_rows:
+        return
+    con.register("resident_candidates", rel.select(["relation_id"]))
+    lines = con.sql(RESIDENT_LINES_SQL.replace("$k", k_sql)).to_arrow_table()
+    relation_ids = np.asarray(rel.column("relation_id").to_numpy(), dtype=np.int64)
+    idx = _positions(relation_ids, np.asarray(lines.column("relation_id").to_numpy(), dtype=np.int64))
+    year = np.asarray(lines.column("year").fill_null(-1).to_numpy(), dtype=np.int64)
+    paid = np.asarray(lines.column("paid_on").cast(pa.int32()).to_numpy(), dtype=np.int64)  # days since 1970-01-01
+    good = np.asarray(lines.column("good").to_numpy(zero_copy_only=False), dtype=bool)
+    r = len(relation_ids)
+    n = np.bincount(idx, minlength=r)
+    bad = (n == 0) | (np.bincount(idx[~good], minlength=r) > 0)
+    # sorted by (relation, year): consecutive years, each once
+    head = np.ones(len(idx), dtype=bool)
+    head[1:] = idx[1:] != idx[:-1]
+    step_ok = np.ones(len(idx), dtype=bool)
+    step_ok[1:] = head[1:] | (year[1:] == year[:-1] + 1)
+    bad |= np.bincount(idx[~step_ok], minlength=r) > 0
+    y0 = np.zeros(r, dtype=np.int64)
+    y0[idx[head]] = year[head]
+    p0 = np.zeros(r, dtype=np.int64)
+    p0[idx[head]] = paid[head]
+    y1 = y0 + n - 1
+    encoded = rel.column("region").combine_chunks().dictionary_encode()
+    region_codes = encoded.dictionary.to_pylist()
+    region_idx = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    # every later year paid by the end of its collection window (on time; before 1 January): one
+    # parameter lookup per (region, year), not per line
+    later = np.flatnonzero(~head)
+    if len(later):
+        pairs, pair_of = np.unique(region_idx[idx[later]] * 10_000 + year[later], return_inverse=True)
+        ends = np.array([_window_end_day(policy, region_codes[int(q) // 10_000], int(q) % 10_000) for q in pairs], dtype=np.int64)
+        bad |= np.bincount(idx[later][paid[later] > ends[pair_of]], minlength=r) > 0
+    keep = np.flatnonzero(~bad)
+    if not len(keep):
+        return
+    # Y0 by the rules: one probe per distinct key, shared
+    keys = list(zip(region_idx[keep].tolist(), rel.column("psn_type").take(pa.array(keep)).to_pylist(),
+                    rel.column("start_date").take(pa.array(keep)).to_pylist(), y0[keep].tolist(), p0[keep].tolist()))
+    index: dict[tuple, int] = {}
+    key_of = np.fromiter((index.setdefault(k, len(index)) for k in keys), dtype=np.int64, count=len(keys))
+    epoch = date(1970, 1, 1).toordinal()
+    probe_rows = np.zeros((len(index), n_months), dtype=bool)
+    decided = np.zeros(len(index), dtype=bool)
+    for (region, psn_type, start, first_year, paid_day), j in index.items():
+        row = _probe_first_year(policy, (region_codes[region], psn_type, start, first_year), date.fromordinal(epoch + paid_day),
+                                as_known_on, first, n_months)
+        if row is not None:  # None: the rules refuse it (e.g. UNKNOWN_REGION) — the reference path reports why
+            probe_rows[j], decided[j] = row, True
+    keep, key_of = keep[decided[key_of]], key_of[decided[key_of]]
+    months = first.index + np.arange(n_months)
+    later_years = (months[None, :] >= ((y0[keep] + 1) * 12)[:, None]) & (months[None, :] <= (y1[keep] * 12 + 11)[:, None])
+    rows = np.searchsorted(persons, np.asarray(rel.column("psn_no").to_numpy(), dtype=np.int64)[keep])
+    covered[rows] = probe_rows[key_of] | later_years
+    fast_mask[rows] = True
+
+
+_PSN_TYPES = frozenset(p.value for p in PsnType)
+
+
+def _window_end_day(policy: Policy, region: str, year: int) -> int:
+    """The last day of the collection window for benefit year ``year`` (days since 1970), or -1."""
+    try:
+        value = policy.value(policy.check_region(region), "resident.window_end", date(year, 1, 1))
+        return month_day(year - 1, value).toordinal() - date(1970, 1, 1).toordinal()
+    except YibaoError:
+        return -1
+
+
+def _probe_first_year(policy: Policy, key: tuple, paid_on: date, as_known_on: date, first: YearMonth, n_months: int) -> np.ndarray | None:
+    region, psn_type, start, year = key
+    if psn_type not in _PSN_TYPES:
+        return None
+    probe = PersonFacts(
+        "probe",
+        enrollments=(Enrollment("R", InsuType.RESIDENT_BASIC, region, PsnType(psn_type), start, None),),
+        contributions=(ContributionLine("R", ContributionKind.REGULAR, PayerType.INDIVIDUAL, paid_on, Decimal("1.00"), benefit_year=year),),
+    )
+    try:
+        return covered_firsts(build_timeline(probe, policy, as_known_on, month_grid=False).periods, first, n_months)
+    except YibaoError:
+        return None
+
+
 @dataclass(frozen=True)
 class CoverageGrid:
     persons: np.ndarray  # psn_no, sorted
@@ -282,6 +396,7 @@ def coverage_grid(
         grid = (months[None, :] >= start[:, None]) & ((months[None, :] <= last_m[:, None]) | open_end[:, None])
         covered[rows] = grid
         fast_mask[rows] = True
+        _steady_residents(con, k_sql, persons, covered, fast_mask, first, n_months, as_known_on, policy)
     slow = persons[~fast_mask]
     step = progress or (lambda *_: None)
     step("fast", int(fast_mask.sum()), int(fast_mask.sum()))
