@@ -138,7 +138,7 @@ def dedup(
             from yibao.batch.database import read_database, with_store_keys
             from yibao.batch.dedup import detect_arrow
 
-            source = read_database(database)
+            source = read_database(database, on=detected_on)
             proposals, facts = detect_arrow(source.tables, detected_on, progress=step, workers=workers)
             proposals = with_store_keys(proposals, source)
             label = database.split("@")[-1]

@@ -42,6 +42,7 @@ ROUTES = [
     ("GET", "/coverage", {"params": {"cert_type": "01", "number": "{number}"}}),
     ("POST", "/persons/{psn}/documents", {"json": {"cert_type": "01", "number": "@new210"}}),
     ("POST", "/persons/{psn}/death", {"json": {"death_date": "2026-11-01"}}),
+    ("POST", "/persons/{psn}/places", {"json": {"kind": "HABITUAL_RESIDENCE", "region": "210200", "valid_from": "2026-10-01"}}),
     ("POST", "/persons/{psn}/merge", {"json": {"absorb": "A510", "reason": "试图跨区合并"}}),
     ("POST", "/persons/{psn}/relations", {"json": {"insutype": "390", "region": "210200", "psn_type": "1501", "start": "2026-10-01"}}),
     ("POST", "/persons/{psn}/relations/{rid}/suspend", {"json": {"effective": "2026-10-01", "reason": "OTHER"}}),

@@ -115,6 +115,8 @@ CONFLICT_CODES = frozenset(
         "DUP_CASE_NOT_OPEN",
         "DUP_CASE_STALE",
         "DUP_CASE_NEEDS_DECISION",
+        # a person's places (service/places.py): the same place is already recorded
+        "PLACE_ALREADY_RECORDED",
     }
 )
 

@@ -237,6 +237,29 @@ class RelationOut(BaseModel):
     status_changes: list[StatusChangeOut]
 
 
+class PlaceIn(In):
+    """人员地点 (issue 4): where the person works, lives or studies from ``valid_from`` on (R-DUP-002/003/004)."""
+
+    kind: Literal["EMPLOYMENT", "HABITUAL_RESIDENCE", "STUDY"] = Field(description="就业地 / 常住地 / 学籍地")
+    region: Text(6, 1) = Field(description="6位行政区划代码（任意有效代码）/ 6-digit division code (any valid one)")  # type: ignore[valid-type]
+    valid_from: Day = Field(description="自该日起 / from this day on (not in the future)")
+    student_cause: Literal["SCHOOL_ENTRY", "JOB"] | None = Field(
+        default=None, description="仅学籍地：重复参保原因（入学 / 就业，R-DUP-004）/ place of study only: the cause of the duplicate",
+    )
+    note: Text(500) | None = Field(default=None, description="依据（居住证、劳动合同、学籍证明…）/ evidence")  # type: ignore[valid-type]
+
+
+class PlaceOut(BaseModel):
+    place_id: int
+    kind: str
+    region: str
+    valid_from: date
+    student_cause: str | None = None
+    note: str | None = None
+    recorded_at: datetime
+    recorded_by: str
+
+
 class PersonOut(BaseModel):
     psn_no: str
     name: str
@@ -246,6 +269,7 @@ class PersonOut(BaseModel):
     regions: list[str]
     documents: list[DocumentOut]
     relations: list[RelationOut]
+    places: list[PlaceOut] = Field(default=[], description="登记的就业地、常住地、学籍地（当前有效记录）/ recorded places (current rows)")
 
 
 class PersonSummary(BaseModel):

@@ -5,6 +5,9 @@ batch tables; :class:`DatabaseInput` keeps the way back so proposals name the st
 A merged person record (``person.merged_into``) is read as its survivor (R-ID-005). Superseded
 rows (corrections) are left out: only the facts in force are read; a relation's start, end and
 psn_type are those of its latest correction (``enrollment_correction``, revision 0006), if any.
+``person_context`` holds the places recorded for each person (``person_place``, revision 0007) in
+force on the detection day ``on`` — 就业地, 常住地, 学籍地 and a student's cause; the rest of the
+context (part-time work, medical assistance) is not in the store and stays unknown.
 
 At national scale read the same tables with DuckDB's ``postgres`` scanner (or Spark JDBC) instead;
 the layout is the same.
@@ -13,6 +16,7 @@ the layout is the same.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 import pyarrow as pa
 from sqlalchemy import select
@@ -27,9 +31,12 @@ class DatabaseInput:
     relation: dict[int, tuple[str, str]]  # surrogate (enrollment.id) → (psn_no, relation_id)
 
 
-def read_database(url: str) -> DatabaseInput:
+def read_database(url: str, *, on: date | None = None) -> DatabaseInput:
+    """The store's facts in the batch layout; ``on``: the detection day the places are taken on (default today)."""
     from yibao.store.db import create_engine_for
     from yibao.store.correction_models import RelationCorrectionRow
+    from yibao.store.place_models import PlaceRow
+    from yibao.store.repository import places_in_force
     from yibao.store.models import (
         DocumentRow,
         EnrollmentRow,
@@ -75,9 +82,27 @@ def read_database(url: str) -> DatabaseInput:
                     LineRow.enrollment_id, LineRow.kind, LineRow.payer, LineRow.paid_on, LineRow.amount, LineRow.month, LineRow.benefit_year,
                 ).where(LineRow.superseded_at.is_(None))
             ).all()
+            places = conn.execute(
+                select(PlaceRow.psn_no, PlaceRow.kind, PlaceRow.region, PlaceRow.valid_from, PlaceRow.student_cause,
+                       PlaceRow.recorded_at, PlaceRow.id).where(PlaceRow.superseded_at.is_(None))
+            ).all()
     finally:
         engine.dispose()
     psn = lambda p: numbers[survivor.get(p, p)]  # noqa: E731
+    by_person: dict[int, list] = {}
+    for row in places:
+        by_person.setdefault(psn(row.psn_no), []).append(row)
+    context = []
+    for person, rows in sorted(by_person.items()):
+        now = places_in_force(rows, on or date.today())
+        if now:
+            study = now.get("STUDY")
+            context.append({
+                "psn_no": person, "habitual_region": getattr(now.get("HABITUAL_RESIDENCE"), "region", None),
+                "employment_region": getattr(now.get("EMPLOYMENT"), "region", None),
+                "study_region": getattr(study, "region", None), "student_cause": getattr(study, "student_cause", None),
+                "employee_part_time": False, "assisted_both": False,
+            })
     tables = {
         "documents": pa.Table.from_pylist(
             [{"psn_no": psn(d[0]), "cert_type": d[1].value, "cert_no": d[2], "nationality": d[3]} for d in docs],
@@ -103,6 +128,7 @@ def read_database(url: str) -> DatabaseInput:
             ],
             schema=SCHEMAS["contributions"],
         ),
+        "person_context": pa.Table.from_pylist(context, schema=SCHEMAS["person_context"]),
     }
     back = {i: p for p, i in numbers.items()}
     return DatabaseInput(tables, back, {r[0]: (survivor.get(r[1], r[1]), r[2]) for r in rels})

@@ -34,6 +34,7 @@ from yibao.model import StatusChange, StatusReason
 from yibao.rules import duplicate as D
 from yibao.rules.refund import RelationAction
 from yibao.rules.status import check_transition
+from yibao.service.places import duplicate_context
 from yibao.service.records import (
     BEFORE_RELATION_START,
     STATUS_DATE_ORDER,
@@ -106,6 +107,47 @@ def _context_of(data: Mapping) -> D.DuplicateContext:
     )
 
 
+# What each kind of duplicate group is decided on besides the relations and lines (yibao.rules.duplicate),
+# and how the rules read each field: "eq" — a place compared with the relations' regions only (one
+# outside them is as good as unknown); "place" — compared, and unknown is told apart (R-DUP-002's only
+# unit relation, R-DUP-004's student job with no place of study); "value" — as it is. The case's
+# fingerprint covers these only, so that recording a place the group's rules do not read (a place of
+# employment for two resident relations) does not bring a dismissed case back.
+_DECIDED_ON: dict[D.DupKind, dict[str, str]] = {
+    D.DupKind.EMPLOYEE_EMPLOYEE: {"employment_region": "place"},  # R-DUP-002
+    D.DupKind.RESIDENT_RESIDENT: {  # R-DUP-004 (school entry), R-DUP-007, R-DUP-003
+        "study_region": "eq", "student_cause": "value", "assisted_both": "value", "assist_choice_region": "eq",
+        "assist_choice_commitment_id": "value", "habitual_residence_region": "eq",
+    },
+    D.DupKind.CROSS_SCHEME: {"student_cause": "value", "study_region": "place", "employee_part_time": "value"},  # R-DUP-004, R-DUP-006
+    D.DupKind.MULTIPLE: {},  # Y-DUP-003: always manual review
+}
+ELSEWHERE = "ELSEWHERE"  # a known place outside the group's regions
+
+
+def decided_on(ctx: D.DuplicateContext, kind: D.DupKind, regions: set[str]) -> D.DuplicateContext:
+    """The part of ``ctx`` a group of ``kind`` over ``regions`` is decided on (see ``_DECIDED_ON``): the
+    fields its rules read, a place outside ``regions`` reduced to what the rules can tell of it."""
+    kept = {}
+    for name, how in _DECIDED_ON[kind].items():
+        value = getattr(ctx, name)
+        if how != "value" and value is not None and value not in regions:
+            value = None if how == "eq" else ELSEWHERE
+        kept[name] = value
+    return D.DuplicateContext(detected_on=ctx.detected_on, **kept)
+
+
+def case_fingerprint(facts, ctx: D.DuplicateContext, kind: D.DupKind, relation_ids: Sequence[str]) -> str:
+    """The fingerprint of one case: the person's relations and lines and what the group is decided on."""
+    regions = {r.region for r in facts.enrollments if r.relation_id in set(relation_ids)}
+    return D.facts_fingerprint(facts.enrollments, facts.contributions, decided_on(ctx, kind, regions))
+
+
+def _stored_context(session: Session, psn_no: str, on: date) -> D.DuplicateContext:
+    """The context from the places recorded for the person and in force on ``on`` (as known now)."""
+    return duplicate_context(repo.places_on(session, psn_no, on), on)
+
+
 class _position(FunctionElement):
     """1-based position of a string in another, 0 if absent (``instr`` on SQLite, ``strpos`` on
     PostgreSQL): a plain substring test, unlike LIKE, where ``_`` and ``%`` in an id would be wildcards."""
@@ -140,7 +182,11 @@ class DuplicatesService:
         self, *, by: str, on: date | None = None, psn_nos: Iterable[str] | None = None,
         contexts: Mapping[str, D.DuplicateContext] | None = None,
     ) -> ScanResult:
-        """Detect and propose for the given persons (default: every person not merged away)."""
+        """Detect and propose for the given persons (default: every person not merged away).
+
+        A person's context is ``contexts[psn_no]`` when given, else the places recorded for the person
+        (``person_place``) in force on ``on`` (Y-DUP-007); each case is fingerprinted on what its group
+        is decided on (:func:`case_fingerprint`, Y-DUP-008)."""
         on = on or self.records.today()
         contexts = contexts or {}
         new, superseded, known = [], [], 0
@@ -151,7 +197,8 @@ class DuplicatesService:
             )
             for psn_no in persons:
                 facts = repo.load_facts(session, psn_no)
-                ctx = contexts.get(psn_no) or D.DuplicateContext(detected_on=on)
+                given = contexts.get(psn_no)
+                ctx = given or _stored_context(session, psn_no, on)  # explicit contexts win; else the recorded places
                 decisions = D.resolve_person(psn_no, facts.enrollments, facts.contributions, ctx, self.policy)
                 # an open case whose duplicate is gone from the facts (a relation ended or suspended since)
                 current = {",".join(d.value.relations) for d in decisions}
@@ -164,12 +211,10 @@ class DuplicatesService:
                             recorded_at=at, recorded_by=by,
                         ))
                         superseded.append(gone.case_no)
-                if not decisions:
-                    continue
-                fp = D.facts_fingerprint(facts.enrollments, facts.contributions, ctx)
                 for decision in decisions:
                     res = decision.value
                     rel_ids = ",".join(res.relations)
+                    fp = case_fingerprint(facts, ctx, res.kind, res.relations)
                     earlier = session.scalars(
                         select(DuplicateCaseRow).where(DuplicateCaseRow.psn_no == psn_no, DuplicateCaseRow.relation_ids == rel_ids)
                     ).all()
@@ -184,7 +229,7 @@ class DuplicatesService:
                             ))
                             superseded.append(old.case_no)
                     case_no = "DUP" + hashlib.sha256(f"{psn_no}|{rel_ids}|{fp}".encode()).hexdigest()[:20].upper()
-                    proposal = {**decision.to_dict(), "context": _context_dict(ctx)}
+                    proposal = {**decision.to_dict(), "context": _context_dict(ctx), "context_source": "given" if given else "stored"}
                     session.add(DuplicateCaseRow(
                         case_no=case_no, psn_no=psn_no, relation_ids=rel_ids, fingerprint=fp, kind=res.kind.value,
                         outcome=res.outcome.value, rule=res.rule_id, detected_on=on,
@@ -311,8 +356,10 @@ class DuplicatesService:
             case = self._open(session, case_no)
             proposal = json.loads(case.proposal)
             ctx = _context_of(proposal["context"])
+            if proposal.get("context_source") == "stored":  # the places as recorded now: a place changed since → stale
+                ctx = _stored_context(session, case.psn_no, case.detected_on)
             facts = repo.load_facts(session, case.psn_no)
-            if D.facts_fingerprint(facts.enrollments, facts.contributions, ctx) != case.fingerprint:
+            if case_fingerprint(facts, ctx, D.DupKind(case.kind), case.relation_ids.split(",")) != case.fingerprint:
                 raise YibaoError(DUP_CASE_STALE, field="case_no", case_no=case_no)
             decision = next(
                 d for d in D.resolve_person(case.psn_no, facts.enrollments, facts.contributions, ctx, self.policy)

@@ -54,6 +54,7 @@ from yibao.service.common import (  # noqa: F401  (re-exported: other modules im
 )
 from yibao.service.corrections import CorrectionUseCases
 from yibao.service.coverage import CoverageQueries
+from yibao.service.places import PlaceUseCases
 from yibao.store import repository as repo
 from yibao.store.db import create_engine_for, migrate, session_factory
 from yibao.store.auth_models import PersonHomeRow
@@ -82,7 +83,7 @@ class Posted:
     quote: Quote | None = None
 
 
-class RecordsService(CaseUseCases, CorrectionUseCases, CoverageQueries):
+class RecordsService(CaseUseCases, CorrectionUseCases, CoverageQueries, PlaceUseCases):
     """Use cases over one database. Thread-safe: each call opens its own session."""
 
     def __init__(self, sessions: sessionmaker[Session], policy: Policy | None = None, clock: Callable[[], datetime] | None = None) -> None:

@@ -81,6 +81,7 @@ from yibao.store.models import (
     Supersedable,
     WageRow,
 )
+from yibao.store.place_models import PlaceKind, PlaceRow
 from yibao.store.types import check_money, shanghai_date, start_of_shanghai_day, utcnow
 
 MERGE_PERSON = "MERGE_PERSON"
@@ -617,6 +618,51 @@ def _owner(session: Session, row: Any) -> str:
 
 
 # --------------------------------------------------------------------------------------
+# a person's places (place_models, revision 0007): 就业地, 常住地, 学籍地
+# --------------------------------------------------------------------------------------
+
+
+def add_place(
+    session: Session, psn_no: str, *, kind: PlaceKind | str, region: str, valid_from: date, by: str,
+    student_cause: str | None = None, note: str | None = None, at: datetime | None = None,
+) -> PlaceRow:
+    """Append one place of ``psn_no`` (the service validates the values first)."""
+    who, when = _who(by), _now(at)
+    get_person(session, psn_no)
+    row = PlaceRow(psn_no=psn_no, kind=PlaceKind(kind).value, region=region, valid_from=valid_from, student_cause=student_cause,
+                   note=note, recorded_at=when, recorded_by=who)
+    session.add(row)
+    _flush(session)
+    return row
+
+
+def places(session: Session, psn_no: str, *, as_known_on: date | None = None) -> list[PlaceRow]:
+    """Every place of ``psn_no`` as known at the end of ``as_known_on`` (None: now), by kind then ``valid_from``."""
+    rows = [r for r in _rows(session, PlaceRow, PlaceRow.psn_no == psn_no) if _visible(r, as_known_on)]
+    if as_known_on is not None:
+        rows = [r for r in rows if shanghai_date(r.recorded_at) <= as_known_on]
+    return sorted(rows, key=lambda r: (r.kind, r.valid_from, r.recorded_at, r.id))
+
+
+def places_in_force(rows: Iterable[Any], on: date) -> dict[str, Any]:
+    """Kind → the row in force on ``on``: the latest ``valid_from`` ≤ ``on``, then the latest recorded
+    (``recorded_at``, id). Rows are anything with those attributes (ORM rows or Core rows)."""
+    out: dict[str, Any] = {}
+    for r in rows:
+        if r.valid_from > on:
+            continue
+        best = out.get(r.kind)
+        if best is None or (r.valid_from, r.recorded_at, r.id) > (best.valid_from, best.recorded_at, best.id):
+            out[r.kind] = r
+    return out
+
+
+def places_on(session: Session, psn_no: str, on: date, *, as_known_on: date | None = None) -> dict[str, PlaceRow]:
+    """The places of ``psn_no`` in force on ``on``, as known at the end of ``as_known_on`` (None: now)."""
+    return places_in_force(places(session, psn_no, as_known_on=as_known_on), on)
+
+
+# --------------------------------------------------------------------------------------
 # corrections of a relation's columns and of a person's attributes (correction_models)
 # --------------------------------------------------------------------------------------
 
@@ -958,6 +1004,7 @@ __all__ = [
     "add_facts",
     "add_group",
     "add_person",
+    "add_place",
     "add_service_period",
     "add_wage",
     "append_lines",
@@ -973,6 +1020,9 @@ __all__ = [
     "load_facts",
     "merge_persons",
     "person_values",
+    "places",
+    "places_in_force",
+    "places_on",
     "record_death",
     "relation_corrections",
     "relation_values",

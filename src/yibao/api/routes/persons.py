@@ -32,6 +32,8 @@ from ..schemas import (
     Page,
     PersonOut,
     PersonSummary,
+    PlaceIn,
+    PlaceOut,
     RegisteredOut,
     RegisterIn,
     RestoreIn,
@@ -175,7 +177,32 @@ def search(body: SearchIn, principal: Reader, ctx: Ctx) -> PersonSummary:
 def get_person(psn_no: PsnNoPath, principal: Reader, ctx: Ctx) -> PersonOut:
     scope = visible_person(ctx, principal, psn_no)
     facts = ctx.service.facts(psn_no)
-    return PersonOut(**present.person(facts, scope.regions, ctx.service.today(), full=present.sees_full_numbers(principal)))
+    places = [PlaceOut(**_place(p)) for p in ctx.service.places(psn_no)]
+    return PersonOut(**present.person(facts, scope.regions, ctx.service.today(), full=present.sees_full_numbers(principal)), places=places)
+
+
+def _place(place) -> dict:
+    return {k: getattr(place, k) for k in PlaceOut.model_fields}
+
+
+@router.post(
+    "/persons/{psn_no}/places",
+    tags=[PERSONS],
+    summary="登记就业地、常住地或学籍地 / record a place of employment, habitual residence or study",
+    description="重复参保处理依据（R-DUP-002/003/004）：自 valid_from 起该类地点为 region；同类地点以生效日最晚者为准。"
+    "任意有效的6位行政区划代码均可（不限本系统的统筹区）。\n\n"
+    "What the duplicate rules decide on (R-DUP-002/003/004): from `valid_from` on the person's place of this kind is `region`; "
+    "the latest `valid_from` in force wins. Any valid 6-digit division code (not only the regions with a policy pack).",
+    status_code=201,
+    response_model=PlaceOut,
+    responses=errors(400, 401, 403, 404, 409),
+)
+def record_place(psn_no: PsnNoPath, body: PlaceIn, principal: Writer, ctx: Ctx) -> PlaceOut:
+    visible_person(ctx, principal, psn_no)
+    place = ctx.service.record_place(
+        psn_no, body.kind, body.region, body.valid_from, by=principal.by, note=body.note, student_cause=body.student_cause,
+    )
+    return PlaceOut(**_place(place))
 
 
 @router.post(
