@@ -1,18 +1,21 @@
 """Batch entitlement timelines: "covered on the 1st of each month" for a whole population.
 
 A person × month grid (``True`` = covered on day 1 of the month, as known on K), for reports and
-for "who loses coverage next month". Two paths, one answer:
+for "who loses coverage next month" (``yibao timelines``). Three paths, one answer:
 
-* **Fast path, vectorised** (DuckDB to classify, NumPy to fill): the commonest history — one unit
-  310 relation (not flexible), started on the 1st of its first paid month, still open, no status
-  change, every month from the first to the last paid on time by the unit (kind 10) — all as known
-  on K (relations started, lines paid, status changes effective by K). For it the reference rules reduce to R-WAIT-005 (first-time unit enrollee: benefits from
-  the first paid month + ``employee.new_enrollee_wait_unit``) and Y-GRACE-001 / Y-OPEN-001 (the
-  period stays open while the last paid month is at most ``employee.collection_grace_months``
-  behind K's month and benefits have started by K's month; otherwise it ends with the last paid
-  month — and there is no period at all when benefits would start after it).
-* **Everything else** goes to the reference, :func:`yibao.rules.entitlement.build_timeline`,
-  person by person.
+* **Steady employees, vectorised** (Y-BATCH-001; DuckDB projects the lines, NumPy checks and
+  fills): one open in-service 310 relation started on the 1st, no status change, every month from
+  its first to its last paid once, on time, by one payer (the unit, or the person alone) — all as
+  known on K (relations started, lines paid, status changes effective by K). The rules then reduce
+  to R-WAIT-005 (the first paid month + the wait of that channel) and Y-GRACE-001 / Y-OPEN-001 (open
+  while the last paid month is at most ``employee.collection_grace_months`` behind K's month and
+  benefits have begun; otherwise it ends with the last paid month, and there is no period at all
+  when benefits would start after it). "Each month once" is checked exactly (Y-BATCH-002).
+* **Steady residents, vectorised around a probe** (Y-BATCH-004): later years are 1 January–31
+  December; the first year is decided by :func:`build_timeline` itself, once per key.
+* **Everything else** goes to the reference, :func:`yibao.rules.entitlement.build_timeline`, in
+  chunks and worker processes; people it refuses (e.g. ``UNKNOWN_REGION``) are reported in
+  ``CoverageGrid.errors`` (Y-BATCH-003).
 
 The layout is :mod:`yibao.batch.tables` (relations, status_changes, contributions); the facts it
 does not carry (groups, events, deaths, wages) are taken as absent. A hypothesis test checks
