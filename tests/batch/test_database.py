@@ -65,3 +65,20 @@ def test_a_corrected_relation_period_is_what_the_batch_reads(db) -> None:  # noq
         if p == f.person_id
     }
     assert found == expected
+
+
+def test_a_store_of_an_earlier_revision_is_upgraded_before_it_is_read(tmp_path) -> None:
+    """`yibao dedup|timelines --database` on a store written before revision 0007 (person_place):
+    upgraded like every other entry point, not an internal error."""
+    from yibao.batch.database import read_database
+    from yibao.store.db import create_engine_for, current_revision, migrate
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    migrate(url, "0006")
+    source = read_database(url)
+    assert source.tables["relations"].num_rows == 0 and source.tables["person_context"].num_rows == 0
+    engine = create_engine_for(url)
+    try:
+        assert current_revision(engine) != "0006"
+    finally:
+        engine.dispose()

@@ -33,7 +33,7 @@ class DatabaseInput:
 
 def read_database(url: str, *, on: date | None = None) -> DatabaseInput:
     """The store's facts in the batch layout; ``on``: the detection day the places are taken on (default today)."""
-    from yibao.store.db import create_engine_for
+    from yibao.store.db import create_engine_for, migrate
     from yibao.store.correction_models import RelationCorrectionRow
     from yibao.store.place_models import PlaceRow
     from yibao.store.repository import places_in_force
@@ -47,6 +47,7 @@ def read_database(url: str, *, on: date | None = None) -> DatabaseInput:
 
     engine = create_engine_for(url)
     try:
+        migrate(engine)  # a store written by an earlier version gets the newer tables, as every entry point does
         with engine.connect() as conn:
             persons = conn.execute(select(PersonRow.psn_no, PersonRow.merged_into)).all()
             survivor = {p: (m or p) for p, m in persons}
