@@ -30,7 +30,7 @@ def victim(world: World) -> dict[str, str]:
     with world.service.sessions() as session, session.begin():
         repo.add_facts(session, _resident(f"V{psn_no}", resident_id("210200"), ["210200", "210200"]), by="test-seed")
     [case_no] = DuplicatesService(world.service).scan(by="test-seed", psn_nos=[f"V{psn_no}"]).new
-    return {"psn": psn_no, "rid": rid, "number": number, "transfer_no": "TNONE", "refund_no": "FNONE", "case": case_no}
+    return {"psn": psn_no, "rid": rid, "number": number, "transfer_no": "TNONE", "refund_no": "FNONE", "case": case_no, "place_id": "999999"}
 
 
 # (method, path template, body or params); {psn} {rid} {number} come from the victim
@@ -43,6 +43,8 @@ ROUTES = [
     ("POST", "/persons/{psn}/documents", {"json": {"cert_type": "01", "number": "@new210"}}),
     ("POST", "/persons/{psn}/death", {"json": {"death_date": "2026-11-01"}}),
     ("POST", "/persons/{psn}/places", {"json": {"kind": "HABITUAL_RESIDENCE", "region": "210200", "valid_from": "2026-10-01"}}),
+    ("GET", "/persons/{psn}/places", {"params": {"as_known_on": "2026-10-01"}}),
+    ("POST", "/persons/{psn}/places/{place_id}/withdraw", {"json": {"reason": "试图跨区撤销"}}),
     ("POST", "/persons/{psn}/merge", {"json": {"absorb": "A510", "reason": "试图跨区合并"}}),
     ("POST", "/persons/{psn}/relations", {"json": {"insutype": "390", "region": "210200", "psn_type": "1501", "start": "2026-10-01"}}),
     ("POST", "/persons/{psn}/relations/{rid}/suspend", {"json": {"effective": "2026-10-01", "reason": "OTHER"}}),

@@ -249,6 +249,12 @@ class PlaceIn(In):
     note: Text(500) | None = Field(default=None, description="依据（居住证、劳动合同、学籍证明…）/ evidence")  # type: ignore[valid-type]
 
 
+class PlaceWithdrawIn(In):
+    """撤销误登记的地点 / withdraw a place recorded in error."""
+
+    reason: Text(500, 1) = Field(description="撤销理由 / why")  # type: ignore[valid-type]
+
+
 class PlaceOut(BaseModel):
     place_id: int
     kind: str

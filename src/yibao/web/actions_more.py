@@ -659,3 +659,5 @@ MORE_ACTIONS: tuple[Action, ...] = (TransferIn(), RefundDecision(), RetirementTo
 ACTIONS.update({a.name: a for a in MORE_ACTIONS})
 
 __all__ = ["ACCOUNT_STATE_ZH", "CHANNEL_ZH", "DECISIONS", "MORE_ACTIONS", "MoreEffect", "Table"]
+
+from . import actions_places  # noqa: F401 - registers the place forms (登记/撤销地点) into ACTIONS

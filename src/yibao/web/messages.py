@@ -42,7 +42,7 @@ def msgids() -> set[str]:
         if entry.name.endswith(".html"):
             for _line, _func, message, _comments in babel_extract(io.BytesIO(entry.read_bytes()), ["_"], [], {"trimmed": "false"}):
                 out.add(_first(message))
-    for module in ("views.py", "actions.py", "actions_more.py", "timeline_svg.py", "queries.py", "charts.py", "duplicates.py"):
+    for module in ("views.py", "actions.py", "actions_more.py", "actions_places.py", "timeline_svg.py", "queries.py", "charts.py", "duplicates.py"):
         for _line, _func, message, _comments in extract_python(io.BytesIO(root.joinpath(module).read_bytes()), KEYWORDS, [], {}):
             out.add(_first(message))
     for action in actions.ACTIONS.values():

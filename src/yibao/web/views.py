@@ -353,7 +353,7 @@ def person_page(request: Request, psn_no: str, on: str | None = None, known: str
     return page.render(
         "person.html", person=shown, facts=facts, scope=scope, lines=lines, tl=_timeline_block(page, psn_no, on_day, known_day),
         actions=[a for a in ACTIONS.values()], serves=page.principal.serves,
-        transfers=svc.transfers(psn_no), refunds=svc.refunds(psn_no),
+        transfers=svc.transfers(psn_no), refunds=svc.refunds(psn_no), places=svc.places(psn_no),
     )
 
 

@@ -11,6 +11,7 @@ from pydantic import AfterValidator
 
 from yibao.errors import YibaoError, define
 from yibao.ids import mask
+from yibao.store.place_models import PlaceRow
 
 from .. import present
 from ..access import (
@@ -20,9 +21,11 @@ from ..access import (
     list_regions,
     person_scope,
 )
+from ..case_schemas import CorrectedOut
 from ..deps import Admin, Context, Ctx, Pages, Reader, Writer, visible_person
 from ..errors import DOCUMENT_NOT_FOUND
 from ..schemas import (
+    Day,
     DeathIn,
     DocumentIn,
     EnrolledOut,
@@ -34,6 +37,7 @@ from ..schemas import (
     PersonSummary,
     PlaceIn,
     PlaceOut,
+    PlaceWithdrawIn,
     RegisteredOut,
     RegisterIn,
     RestoreIn,
@@ -59,6 +63,7 @@ RELATIONS = "参保关系 relations"
 
 PsnNoPath = Annotated[str, Path(min_length=1, max_length=40, description="人员编号 / person number"), AfterValidator(no_control)]
 RelationPath = Annotated[str, Path(min_length=1, max_length=64, description="参保关系编号 / relation id"), AfterValidator(no_control)]
+PlaceIdPath = Annotated[int, Path(ge=1, le=2**62, description="地点记录编号 / place id")]
 
 
 def _document_error(exc: YibaoError, prefix: str) -> YibaoError:
@@ -203,6 +208,41 @@ def record_place(psn_no: PsnNoPath, body: PlaceIn, principal: Writer, ctx: Ctx) 
         psn_no, body.kind, body.region, body.valid_from, by=principal.by, note=body.note, student_cause=body.student_cause,
     )
     return PlaceOut(**_place(place))
+
+
+@router.get(
+    "/persons/{psn_no}/places",
+    tags=[PERSONS],
+    summary="人员的就业地、常住地、学籍地 / a person's places of employment, habitual residence and study",
+    description="当前有效（未撤销、未被替代）的地点记录，按类型、起始日期排序；as_known_on：按该日已知的记录（默认现在）。\n\n"
+    "The current place rows (not withdrawn or superseded), by kind then `valid_from`; `as_known_on`: as known at the end of "
+    "that day (default now).",
+    response_model=list[PlaceOut],
+    responses=errors(400, 401, 403, 404),
+)
+def list_places(
+    psn_no: PsnNoPath, principal: Reader, ctx: Ctx,
+    as_known_on: Annotated[Day | None, Query(description="YYYY-MM-DD（默认现在 / default now）")] = None,
+) -> list[PlaceOut]:
+    visible_person(ctx, principal, psn_no)
+    return [PlaceOut(**_place(p)) for p in ctx.service.places(psn_no, as_known_on=as_known_on)]
+
+
+@router.post(
+    "/persons/{psn_no}/places/{place_id}/withdraw",
+    tags=[PERSONS],
+    summary="撤销误登记的地点 / withdraw a place recorded in error",
+    description="原记录保留并标记为撤销（无替代记录），审计日志记录人、时间、理由；重复参保处理自此不再依据该地点。"
+    "地点变更请登记新地点（起始日期较晚者为准），不必撤销。\n\n"
+    "The row stays, marked withdrawn (no replacement); the audit log says who, when, why; the duplicate rules no longer "
+    "use it. A place that changed is recorded anew (the latest `valid_from` wins), not withdrawn.",
+    response_model=CorrectedOut,
+    responses=errors(400, 401, 403, 404, 409),
+)
+def withdraw_place(psn_no: PsnNoPath, place_id: PlaceIdPath, body: PlaceWithdrawIn, principal: Writer, ctx: Ctx) -> CorrectedOut:
+    visible_person(ctx, principal, psn_no)
+    ctx.service.withdraw_place(psn_no, place_id, by=principal.by, reason=body.reason)
+    return CorrectedOut(psn_no=psn_no, table=PlaceRow.__tablename__, row_id=place_id, replacement_id=None)
 
 
 @router.post(
